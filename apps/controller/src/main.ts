@@ -1,0 +1,47 @@
+// kuik controller: admission webhook (every replica) + reconcilers (leader). Configuration:
+// see config.ts and apps/controller/README.md.
+import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '@kuik/config';
+import { createLogger, onShutdown } from '@kuik/observability';
+import { loadControllerConfig, type ControllerConfig } from './config.js';
+import { Controller } from './controller.js';
+import { createImageRegistries } from './registry/oci-registries.js';
+
+const VERSION = process.env['KUIK_BUILD_VERSION'] ?? '0.0.0-dev';
+
+function loadKubeConfig(config: ControllerConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubeApi.kubeconfig) kc.loadFromFile(config.kubeApi.kubeconfig);
+  else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
+  return kc;
+}
+
+async function main(): Promise<void> {
+  let config: ControllerConfig;
+  try {
+    config = loadControllerConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(JSON.stringify({ level: 'error', component: 'controller', msg: err.message, key: err.key }) + '\n');
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ component: 'controller', level: config.logLevel }).child({ identity: config.identity });
+  const controller = new Controller({
+    config,
+    kubeConfig: loadKubeConfig(config),
+    registries: createImageRegistries(config),
+    logger,
+    version: VERSION,
+  });
+  // Stop leading first (the lease is released once the reconcilers stopped), then the servers.
+  onShutdown(logger, [{ name: 'controller', run: () => controller.stop() }], 25_000);
+  await controller.start();
+  logger.info('kuik controller started', { version: VERSION, namespace: config.namespace, ops: controller.opsAddress() });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(JSON.stringify({ level: 'error', component: 'controller', msg: 'fatal', err: String((err as Error)?.stack ?? err) }) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,212 @@
+// Cache reconciler (key: CachedImage name; at most maxConcurrentCachedImageReconciles at once).
+// Makes the image present in the kuik registry and the status say so:
+//   1. HEAD the cache first: an image the proxy already stored while streaming it to a node is
+//      never fetched again (kuik 1.x downloaded every image twice);
+//   2. an image only pods use (no workload template) that is still missing gets a grace period,
+//      because the proxy is probably filling the cache right now;
+//   3. otherwise HEAD the origin and copy the image (every platform, digests unchanged) with the
+//      credentials of its Repository;
+//   4. mutable tags are re-checked upstream every Repository.spec.updateInterval when the image
+//      matches its updateFilters, and copied again when the digest changed.
+// Deletion: the finalizer removes the manifest from the registry, but never holds the object
+// longer than finalizerTimeout when the registry cannot be reached.
+import { parseDuration } from '@kuik/config';
+import { CACHED_IMAGES_PATH, FINALIZER_CACHED_IMAGE, type CachedImage, type CachedImageStatus } from '../crds/types.js';
+import { repositoryObjectName } from '../images/naming.js';
+import { cacheRepository, parseImage, type ParsedImage } from '../images/reference.js';
+import { isConflict, isNotFound, KubeApiError } from '../kube/client.js';
+import type { ReconcileResult } from '../kube/workqueue.js';
+import type { ManifestInfo } from '../registry/port.js';
+import { isoTime, type ReconcileContext } from './context.js';
+import { patchStatus } from './usage.js';
+
+const GRACE_RECHECK_MS = 10_000;
+const FINALIZER_RETRY_MS = 10_000;
+
+/** How often this image is re-checked upstream, or undefined when it is not (digests never change). */
+export function updateIntervalMs(ctx: ReconcileContext, ci: CachedImage, image: ParsedImage): number | undefined {
+  if (image.digest) return undefined;
+  const repo = ctx.repositories.get(repositoryObjectName(image));
+  const interval = repo?.spec.updateInterval ? parseDuration(repo.spec.updateInterval) : undefined;
+  if (!interval) return undefined;
+  const filters = repo?.spec.updateFilters ?? [];
+  // No filter: every image of the repository follows the interval.
+  if (filters.length === 0) return interval;
+  return filters.some((f) => safeRegex(f)?.test(ci.spec.sourceImage)) ? interval : undefined;
+}
+
+function safeRegex(src: string): RegExp | undefined {
+  try {
+    return new RegExp(src);
+  } catch {
+    return undefined;
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 1000);
+}
+
+export async function reconcileCache(ctx: ReconcileContext, name: string, signal: AbortSignal): Promise<ReconcileResult | void> {
+  const ci = ctx.cachedImages.get(name);
+  if (!ci) return;
+  if (ci.metadata.deletionTimestamp) return finalize(ctx, ci, signal);
+  if (!ci.metadata.finalizers?.includes(FINALIZER_CACHED_IMAGE)) await addFinalizer(ctx, ci, signal);
+
+  let image: ParsedImage;
+  try {
+    image = parseImage(ci.spec.sourceImage);
+  } catch (err) {
+    await patchStatus(ctx, name, { phase: 'ErrImagePull', isCached: false, message: errorMessage(err) }, signal);
+    return; // retrying cannot help until the spec changes
+  }
+  const status = ci.status ?? {};
+  const now = ctx.now();
+  const interval = updateIntervalMs(ctx, ci, image);
+  const lastSync = status.lastSync ? Date.parse(status.lastSync) : NaN;
+  const upstreamDue = !Number.isFinite(lastSync) || (interval !== undefined && now - lastSync >= interval);
+  const nextCheck = interval !== undefined ? { requeueAfterMs: Math.max(1000, (Number.isFinite(lastSync) && !upstreamDue ? lastSync + interval - now : interval)) } : undefined;
+
+  const cached = await ctx.registries.headCached(image, signal);
+  if (cached && !upstreamDue) {
+    if (status.phase !== 'Ready' || !status.isCached || status.digest !== cached.digest) {
+      await patchStatus(ctx, name, { phase: 'Ready', isCached: true, digest: cached.digest, message: null as unknown as undefined }, signal);
+    }
+    return nextCheck;
+  }
+  if (!cached) {
+    const usage = ctx.index.get(name);
+    const age = now - Date.parse(ci.metadata.creationTimestamp ?? new Date(now).toISOString());
+    if (usage && usage.pods.size > 0 && usage.workloads.size === 0 && age < ctx.config.cacheFill.gracePeriodMs) {
+      if (!status.phase) await patchStatus(ctx, name, { phase: 'Synchronizing', isCached: false }, signal);
+      return { requeueAfterMs: Math.min(GRACE_RECHECK_MS, ctx.config.cacheFill.gracePeriodMs - age) };
+    }
+  }
+
+  const credentials = await ctx.credentials.forImage(image, signal);
+  let upstream: ManifestInfo | null = null;
+  let upstreamError: unknown;
+  try {
+    upstream = await ctx.registries.headUpstream(image, credentials, signal);
+  } catch (err) {
+    upstreamError = err;
+  }
+  const sync: Partial<CachedImageStatus> = { lastSync: isoTime(now), availableUpstream: !!upstream };
+  if (upstream) Object.assign(sync, { lastSeenUpstream: isoTime(now), upstreamDigest: upstream.digest });
+
+  // In the cache and nothing newer upstream (or the origin is unreachable): keep what we have.
+  if (cached && (!upstream || upstream.digest === cached.digest)) {
+    await patchStatus(
+      ctx,
+      name,
+      { ...sync, phase: 'Ready', isCached: true, digest: cached.digest, upToDate: upstream ? true : (status.upToDate ?? false), message: null as unknown as undefined },
+      signal,
+    );
+    return nextCheck;
+  }
+  if (!upstream) {
+    const message = upstreamError ? `origin unreachable: ${errorMessage(upstreamError)}` : 'image not found at its origin';
+    await patchStatus(ctx, name, { ...sync, phase: 'ErrImagePull', isCached: false, message }, signal);
+    throw new Error(`${ci.spec.sourceImage}: ${message}`);
+  }
+
+  const registryHost = image.domain;
+  await patchStatus(ctx, name, { phase: 'Pulling' }, signal);
+  try {
+    const copied = await ctx.registries.copyToCache(image, credentials, AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(ctx.config.cacheFill.timeoutMs))]));
+    ctx.metrics.imageCachingRequest.labels('true', registryHost).inc();
+    ctx.metrics.imagePutInCache.inc();
+    ctx.logger.info('image cached', { cachedImage: name, sourceImage: ci.spec.sourceImage, digest: copied.digest, repository: cacheRepository(image) });
+    const done = isoTime(ctx.now());
+    await patchStatus(
+      ctx,
+      name,
+      {
+        ...sync,
+        phase: 'Ready',
+        isCached: true,
+        digest: copied.digest,
+        upstreamDigest: upstream.digest,
+        upToDate: copied.digest === upstream.digest,
+        lastSuccessfulPull: done,
+        message: null as unknown as undefined,
+      },
+      signal,
+    );
+    return nextCheck;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    ctx.metrics.imageCachingRequest.labels('false', registryHost).inc();
+    await patchStatus(ctx, name, { ...sync, phase: cached ? 'Ready' : 'ErrImagePull', isCached: !!cached, message: errorMessage(err) }, signal);
+    throw err;
+  }
+}
+
+async function addFinalizer(ctx: ReconcileContext, ci: CachedImage, signal: AbortSignal): Promise<void> {
+  const ops = ci.metadata.finalizers
+    ? [{ op: 'add', path: '/metadata/finalizers/-', value: FINALIZER_CACHED_IMAGE }]
+    : [{ op: 'add', path: '/metadata/finalizers', value: [FINALIZER_CACHED_IMAGE] }];
+  try {
+    await ctx.client.jsonPatch(`${CACHED_IMAGES_PATH}/${ci.metadata.name}`, [{ op: 'test', path: '/metadata/resourceVersion', value: ci.metadata.resourceVersion }, ...ops], {
+      signal,
+    });
+  } catch (err) {
+    // Gone, or changed since it was read (the test op fails with 422): the newer version is
+    // reconciled when its watch event arrives.
+    if (isConflict(err) || isNotFound(err) || (err instanceof KubeApiError && err.status === 422)) return;
+    throw err;
+  }
+}
+
+async function finalize(ctx: ReconcileContext, ci: CachedImage, signal: AbortSignal): Promise<ReconcileResult | void> {
+  const name = ci.metadata.name ?? '';
+  const index = ci.metadata.finalizers?.indexOf(FINALIZER_CACHED_IMAGE) ?? -1;
+  if (index < 0) return;
+  const deadline = Date.parse(ci.metadata.deletionTimestamp ?? '') + ctx.config.finalizerTimeoutMs;
+  if (ci.status?.phase !== 'Terminating') await patchStatus(ctx, name, { phase: 'Terminating' }, signal);
+  try {
+    const remaining = Math.max(1000, Math.min(30_000, deadline - ctx.now()));
+    await removeFromRegistry(ctx, ci, AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(remaining))]));
+  } catch (err) {
+    if (signal.aborted) throw err;
+    if (ctx.now() < deadline) {
+      ctx.logger.warn('cannot remove the image from the registry yet', { cachedImage: name, err });
+      return { requeueAfterMs: Math.min(FINALIZER_RETRY_MS, Math.max(100, deadline - ctx.now())) };
+    }
+    ctx.logger.error('giving up removing the image from the registry; releasing the CachedImage', { cachedImage: name, err, finalizerTimeoutMs: ctx.config.finalizerTimeoutMs });
+  }
+  try {
+    await ctx.client.jsonPatch(`${CACHED_IMAGES_PATH}/${name}`, [
+      { op: 'test', path: `/metadata/finalizers/${index}`, value: FINALIZER_CACHED_IMAGE },
+      { op: 'remove', path: `/metadata/finalizers/${index}` },
+    ], { signal });
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+}
+
+async function removeFromRegistry(ctx: ReconcileContext, ci: CachedImage, signal: AbortSignal): Promise<void> {
+  const image = parseImage(ci.spec.sourceImage);
+  const digest = ci.status?.digest ?? image.digest ?? (await ctx.registries.headCached(image, signal))?.digest;
+  if (!digest) return; // never reached the cache
+  const repo = cacheRepository(image);
+  // Another CachedImage of the same repository pointing at the same manifest (nginx:1.27 and
+  // nginx:1.27.3): deleting the manifest would remove it too, so only this tag goes.
+  const shared = [...ctx.cachedImages.values()].some((o) => {
+    if (o.metadata.name === ci.metadata.name || o.metadata.deletionTimestamp || o.status?.digest !== digest) return false;
+    try {
+      return cacheRepository(parseImage(o.spec.sourceImage)) === repo;
+    } catch {
+      return false;
+    }
+  });
+  if (shared && image.digest) return;
+  const result = await ctx.registries.deleteCached(image, digest, shared, signal);
+  if (result === 'deleted') {
+    ctx.metrics.imageRemovedFromCache.inc();
+    ctx.logger.info('image removed from the cache', { cachedImage: ci.metadata.name, repository: repo, digest, onlyTag: shared });
+  } else if (result === 'unsupported') {
+    ctx.logger.warn('the registry refused the deletion; garbage collection will reclaim it', { cachedImage: ci.metadata.name, repository: repo });
+  }
+}

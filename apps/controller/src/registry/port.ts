@@ -1,0 +1,26 @@
+// What the reconcilers need from registries, independent of the OCI client that implements it
+// (oci-registry.ts): the cache is asked first, the origin only when the cache lacks the image.
+import type { ParsedImage } from '../images/reference.js';
+import type { RegistryCredentials } from './credentials.js';
+
+export interface ManifestInfo {
+  digest: string;
+  mediaType?: string;
+  size?: number;
+}
+
+export interface ImageRegistries {
+  /** HEAD of the image in the kuik registry; null when absent. */
+  headCached(image: ParsedImage, signal: AbortSignal): Promise<ManifestInfo | null>;
+  /** HEAD at the origin (with credentials when any); null when the origin says it does not exist. */
+  headUpstream(image: ParsedImage, credentials: RegistryCredentials | undefined, signal: AbortSignal): Promise<ManifestInfo | null>;
+  /** Copies the image from its origin into the cache: every platform, digests unchanged. */
+  copyToCache(image: ParsedImage, credentials: RegistryCredentials | undefined, signal: AbortSignal): Promise<ManifestInfo>;
+  /**
+   * Removes the image from the cache: by tag when `onlyTag` (other tags share the manifest),
+   * else by digest. 'absent' when already gone; 'unsupported' when the registry refuses.
+   */
+  deleteCached(image: ParsedImage, digest: string, onlyTag: boolean, signal: AbortSignal): Promise<'deleted' | 'absent' | 'unsupported'>;
+  /** Cheap liveness check of the cache registry (GET /v2/). */
+  pingCache(signal: AbortSignal): Promise<void>;
+}

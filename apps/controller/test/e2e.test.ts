@@ -1,0 +1,280 @@
+// End to end against the real kube-apiserver, the origin docker-registry
+// (tools/test-servers/docker-registry.sh start origin) and a cache registry spawned here: pods
+// created through the webhook become CachedImages, the images land in the cache with the
+// origin's digests (every platform), workloads scaled to zero keep theirs, an image the proxy
+// already cached is not fetched again, unused images expire and leave the registry, the
+// finalizer gives up when the registry is gone, pull secrets are mirrored for the proxy and
+// proxy readiness is mirrored onto nodes.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { requireServer } from '@kuik/testing';
+import { createLogger } from '@kuik/observability';
+import { Controller } from '../src/controller.js';
+import { CACHED_IMAGES_PATH, LABEL_PROXY_READY, REPOSITORIES_PATH, type CachedImage, type Repository } from '../src/crds/types.js';
+import type { Pod, Secret } from '../src/kube/types.js';
+import { createImageRegistries } from '../src/registry/oci-registries.js';
+import { createCa, createServingCert } from '../src/webhook/tls/certs.js';
+import { startCacheRegistry, type CacheRegistry } from './cache-registry.js';
+import {
+  applyWebhookConfiguration,
+  createNamespace,
+  deleteNamespace,
+  deleteWebhookConfiguration,
+  freePort,
+  installCrds,
+  kube,
+  kubeConfig,
+  kubeEnv,
+  pod,
+  suffix,
+  testConfig,
+  waitFor,
+} from './harness.js';
+import { headManifest, pushMultiArch, pushSingle, type PushedImage } from './images.js';
+
+const origin = () => requireServer('docker-registry-origin');
+const EXPIRY_MS = 4000;
+
+let cache: CacheRegistry;
+let controller: Controller;
+let ns = '';
+let controllerNs = '';
+let webhookName = '';
+let originHost = '';
+let originUrl = '';
+const repo = `kuik-e2e-${suffix()}/app`;
+const images: Record<string, PushedImage> = {};
+const logs: string[] = [];
+
+const ciName = (tag: string) => `127.0.0.1-${originHost.split(':')[1]}-${repo.replace('/', '-')}-${tag}`;
+const cacheRepo = () => `127.0.0.1-${originHost.split(':')[1]}/${repo}`;
+const getCi = (name: string) => kube().getOrNull<CachedImage>(`${CACHED_IMAGES_PATH}/${name}`);
+
+async function createPod(name: string, image: string): Promise<Pod> {
+  return kube().create<Pod>(`/api/v1/namespaces/${ns}/pods`, pod(name, [{ name: 'app', image, imagePullPolicy: 'IfNotPresent' }]));
+}
+
+beforeAll(async () => {
+  const env = origin();
+  originUrl = env['DOCKER_REGISTRY_ORIGIN_URL']!;
+  originHost = env['DOCKER_REGISTRY_ORIGIN_HOST']!;
+  kubeEnv();
+  await installCrds();
+  cache = await startCacheRegistry();
+  ns = await createNamespace('kuik-e2e');
+  controllerNs = await createNamespace('kuik-sys');
+
+  images['v1'] = await pushMultiArch(originUrl, repo, 'v1');
+  images['v2'] = await pushMultiArch(originUrl, repo, 'v2');
+  images['v3'] = await pushSingle(originUrl, repo, 'v3');
+  images['pinned'] = await pushSingle(originUrl, repo);
+
+  const dir = mkdtempSync(path.join(tmpdir(), 'kuik-e2e-tls-'));
+  const ca = createCa('kuik-e2e-ca', 86_400_000);
+  const serving = createServingCert(ca, ['127.0.0.1'], 86_400_000);
+  writeFileSync(path.join(dir, 'tls.crt'), serving.cert);
+  writeFileSync(path.join(dir, 'tls.key'), serving.key);
+  const webhookPort = await freePort();
+  const config = testConfig({
+    namespace: controllerNs,
+    identity: 'e2e',
+    ops: { listen: `127.0.0.1:${await freePort()}` },
+    cachedImagesExpiryDelay: `${EXPIRY_MS / 1000}s`,
+    webhook: { listen: `127.0.0.1:${webhookPort}`, tls: { mode: 'files', certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') } },
+    registry: { url: cache.url, insecureRegistries: [originHost] },
+    cacheFill: { gracePeriod: '1s' },
+    finalizerTimeout: '3s',
+    leaderElection: { leaseDuration: '2s', renewDeadline: '1500ms', retryPeriod: '300ms' },
+    kubeApi: { kubeconfig: kubeEnv()['KUBECONFIG'] },
+  });
+  const logger = createLogger({ component: 'controller', level: 'info', sink: (line) => void logs.push(line) });
+  controller = new Controller({ config, kubeConfig: kubeConfig(), registries: createImageRegistries(config), logger, version: 'e2e' });
+  await controller.start();
+  await waitFor('the controller to lead', 10_000, () => controller.isLeader());
+  webhookName = `kuik-e2e-${suffix()}`;
+  await applyWebhookConfiguration({
+    name: webhookName,
+    url: `https://127.0.0.1:${webhookPort}/mutate`,
+    caBundle: ca.cert,
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+  });
+  await waitFor('the webhook to serve', 10_000, () => controller.webhook.ready());
+}, 120_000);
+
+afterAll(async () => {
+  await deleteWebhookConfiguration(webhookName);
+  await controller?.stop();
+  await cache?.stop();
+  await deleteNamespace(ns);
+  await deleteNamespace(controllerNs);
+  for (const tag of ['v1', 'v2', 'v3', 'pinned']) await kube().delete(`${CACHED_IMAGES_PATH}/${ciName(tag)}`).catch(() => undefined);
+});
+
+describe('kuik controller end to end', () => {
+  it('pods → CachedImage Ready with the origin digest; every platform in the cache', async () => {
+    const image = `${originHost}/${repo}:v1`;
+    const p1 = await createPod('v1-a', image);
+    await createPod('v1-b', image);
+    expect(p1.spec?.containers?.[0]?.image).toBe(`localhost:7439/127.0.0.1-${originHost.split(':')[1]}/${repo}:v1`);
+
+    const ci = await waitFor('CachedImage v1 Ready', 30_000, async () => {
+      const c = await getCi(ciName('v1'));
+      return c?.status?.phase === 'Ready' ? c : undefined;
+    });
+    expect(ci.spec.sourceImage).toBe(`${originHost}/${repo}:v1`);
+    expect(ci.status).toMatchObject({ isCached: true, digest: images['v1']!.digest, upstreamDigest: images['v1']!.digest, upToDate: true, availableUpstream: true });
+    expect(ci.status?.lastSuccessfulPull).toBeDefined();
+    await waitFor('usedBy exact', 10_000, async () => (await getCi(ciName('v1')))?.status?.usedBy?.count === 2);
+    expect((await getCi(ciName('v1')))?.status?.usedBy?.pods).toEqual([{ namespacedName: `${ns}/v1-a` }, { namespacedName: `${ns}/v1-b` }]);
+    for (const d of images['v1']!.manifests) expect(await headManifest(cache.url, cacheRepo(), d)).toBe(d);
+    expect(await headManifest(cache.url, cacheRepo(), 'v1')).toBe(images['v1']!.digest);
+  });
+
+  it('caches digest-pinned images', async () => {
+    const image = `${originHost}/${repo}@${images['pinned']!.digest}`;
+    await createPod('pinned', image);
+    const name = `127.0.0.1-${originHost.split(':')[1]}-${repo.replace('/', '-')}-${images['pinned']!.digest.replace(':', '-')}`;
+    const ci = await waitFor('CachedImage pinned Ready', 30_000, async () => {
+      const c = await getCi(name);
+      return c?.status?.phase === 'Ready' ? c : undefined;
+    });
+    expect(ci.status?.digest).toBe(images['pinned']!.digest);
+    expect(await headManifest(cache.url, cacheRepo(), images['pinned']!.digest)).toBe(images['pinned']!.digest);
+  });
+
+  it('a Deployment scaled to zero keeps its image cached and never expiring', async () => {
+    await kube().create(`/apis/apps/v1/namespaces/${ns}/deployments`, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'scaled-to-zero' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'z' } },
+        template: { metadata: { labels: { app: 'z' } }, spec: { containers: [{ name: 'app', image: `${originHost}/${repo}:v2`, imagePullPolicy: 'IfNotPresent' }] } },
+      },
+    });
+    const ci = await waitFor('CachedImage v2 Ready', 30_000, async () => {
+      const c = await getCi(ciName('v2'));
+      return c?.status?.phase === 'Ready' ? c : undefined;
+    });
+    expect(ci.status?.digest).toBe(images['v2']!.digest);
+    expect(ci.status?.usedBy?.workloads).toEqual([{ kind: 'Deployment', namespacedName: `${ns}/scaled-to-zero` }]);
+    expect(ci.spec.expiresAt).toBeUndefined();
+  });
+
+  it('an image the proxy already cached is not fetched from the origin again', async () => {
+    // What the proxy does on a miss: it streams the image into the cache.
+    const copy = async (ref: string, accept: string) => {
+      const r = await fetch(`${originUrl}/v2/${repo}/manifests/${ref}`, { headers: { Accept: accept } });
+      return Buffer.from(await r.arrayBuffer());
+    };
+    const manifest = JSON.parse((await copy('v3', 'application/vnd.oci.image.manifest.v1+json')).toString()) as { config: { digest: string }; layers: { digest: string }[] };
+    for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
+      const blob = Buffer.from(await (await fetch(`${originUrl}/v2/${repo}/blobs/${d}`)).arrayBuffer());
+      const start = await fetch(`${cache.url}/v2/${cacheRepo()}/blobs/uploads/`, { method: 'POST' });
+      const loc = new URL(start.headers.get('location')!, cache.url);
+      loc.searchParams.set('digest', d);
+      await fetch(loc, { method: 'PUT', body: blob });
+    }
+    await fetch(`${cache.url}/v2/${cacheRepo()}/manifests/v3`, {
+      method: 'PUT',
+      body: await copy('v3', 'application/vnd.oci.image.manifest.v1+json'),
+      headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    });
+
+    const accessLog = origin()['DOCKER_REGISTRY_ORIGIN_ACCESS_LOG']!;
+    const before = readFileSync(accessLog, 'utf8').length;
+    await createPod('v3', `${originHost}/${repo}:v3`);
+    const ci = await waitFor('CachedImage v3 Ready', 30_000, async () => {
+      const c = await getCi(ciName('v3'));
+      return c?.status?.phase === 'Ready' ? c : undefined;
+    });
+    expect(ci.status?.digest).toBe(images['v3']!.digest);
+    const after = readFileSync(accessLog, 'utf8').slice(before);
+    const gets = after.split('\n').filter((l) => l.includes(`"GET /v2/${repo}/`));
+    expect(gets).toEqual([]); // at most a HEAD to check it is up to date; no manifest or blob download
+  });
+
+  it('unused images get an expiry, then leave the cluster and the registry', async () => {
+    await kube().request('DELETE', `/api/v1/namespaces/${ns}/pods/v1-a`, { query: { gracePeriodSeconds: 0 } });
+    await kube().request('DELETE', `/api/v1/namespaces/${ns}/pods/v1-b`, { query: { gracePeriodSeconds: 0 } });
+    const expiring = await waitFor('expiresAt set', 10_000, async () => {
+      const c = await getCi(ciName('v1'));
+      return c?.spec.expiresAt ? c : undefined;
+    });
+    expect(expiring.status?.usedBy?.count ?? 0).toBe(0);
+    expect(Date.parse(expiring.spec.expiresAt!)).toBeGreaterThan(Date.now());
+    await waitFor('CachedImage v1 deleted', EXPIRY_MS + 15_000, async () => (await getCi(ciName('v1'))) === null);
+    expect(await headManifest(cache.url, cacheRepo(), images['v1']!.digest)).toBeUndefined();
+    // The image still used by the Deployment is untouched.
+    expect(await headManifest(cache.url, cacheRepo(), 'v2')).toBe(images['v2']!.digest);
+    expect((await getCi(ciName('v2')))?.spec.expiresAt).toBeUndefined();
+  });
+
+  it('Repositories are created per repository and their pull secrets mirrored for the proxy', async () => {
+    const repoName = `127.0.0.1-${originHost.split(':')[1]}-${repo.replace('/', '-')}`;
+    const r = await waitFor('Repository created', 10_000, () => kube().getOrNull<Repository>(`${REPOSITORIES_PATH}/${repoName}`).then((x) => x ?? undefined));
+    expect(r.spec.name).toBe(`${originHost}/${repo}`);
+    await waitFor('Repository status', 10_000, async () => ((await kube().get<Repository>(`${REPOSITORIES_PATH}/${repoName}`)).status?.images ?? 0) >= 2);
+
+    const auth = Buffer.from(JSON.stringify({ auths: { [originHost]: { username: 'u', password: 'p' } } })).toString('base64');
+    await kube().create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'origin-creds' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': auth } });
+    await kube().mergePatch(`${REPOSITORIES_PATH}/${repoName}`, { spec: { pullSecretNames: ['origin-creds'], pullSecretsNamespace: ns } });
+    const mirror = await waitFor('pull-secret mirror', 15_000, () => kube().getOrNull<Secret>(`/api/v1/namespaces/${controllerNs}/secrets/kuik-pull-secrets`).then((s) => {
+      const data = s?.data?.['repositories.json'];
+      const doc = data ? (JSON.parse(Buffer.from(data, 'base64').toString()) as { repositories: Record<string, unknown> }) : undefined;
+      return doc && Object.keys(doc.repositories).length > 0 ? doc : undefined;
+    }));
+    expect(mirror.repositories).toEqual({ [`${originHost}/${repo}`]: { auths: { [originHost]: { username: 'u', password: 'p' } } } });
+    await waitFor('Repository condition', 10_000, async () => (await kube().get<Repository>(`${REPOSITORIES_PATH}/${repoName}`)).status?.conditions?.some((c) => c.type === 'PullSecretsReady' && c.status === 'True'));
+  });
+
+  it('mirrors proxy readiness onto the node label', async () => {
+    const node = `node-${suffix()}`;
+    await kube().create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node } });
+    try {
+      await kube().create(`/api/v1/namespaces/${controllerNs}/pods`, pod('proxy-0', [{ name: 'proxy', image: 'kuik-proxy:test' }], {
+        metadata: { labels: { 'app.kubernetes.io/component': 'proxy' } },
+        spec: { nodeName: node },
+      }));
+      const setReady = (status: 'True' | 'False') =>
+        kube().mergePatch(`/api/v1/namespaces/${controllerNs}/pods/proxy-0/status`, {
+          status: { phase: 'Running', conditions: [{ type: 'Ready', status, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] },
+        });
+      const label = async () => (await kube().get<{ metadata: { labels?: Record<string, string> } }>(`/api/v1/nodes/${node}`)).metadata.labels?.[LABEL_PROXY_READY];
+      expect(await label()).toBeUndefined();
+      await setReady('True');
+      await waitFor('node labelled proxy-ready', 10_000, async () => (await label()) === 'true');
+      await setReady('False');
+      await waitFor('label removed', 10_000, async () => (await label()) === undefined);
+    } finally {
+      await kube().delete(`/api/v1/nodes/${node}`);
+    }
+  });
+
+  it('the finalizer never blocks deletion longer than finalizerTimeout when the registry is gone', async () => {
+    await cache.stop();
+    await kube().request('DELETE', `/api/v1/namespaces/${ns}/pods/v3`, { query: { gracePeriodSeconds: 0 } });
+    const uid = (await getCi(ciName('v3')))?.metadata.uid;
+    const deletedAt = Date.now();
+    await kube().request('DELETE', `${CACHED_IMAGES_PATH}/${ciName('v3')}`);
+    await waitFor('CachedImage v3 released', 15_000, async () => {
+      const c = await getCi(ciName('v3'));
+      return !c || c.metadata.uid !== uid;
+    }, 200);
+    expect(Date.now() - deletedAt).toBeLessThan(3000 + 12_000);
+    expect(logs.some((l) => l.includes('giving up removing the image from the registry'))).toBe(true);
+  });
+
+  it('exports the 1.x metrics', async () => {
+    const text = await controller.metrics.registry.metrics();
+    for (const m of ['build_info', 'cached_images', 'containers_with_cached_image', 'image_caching_request', 'image_put_in_cache_total', 'image_removed_from_cache_total', 'is_leader', 'repositories', 'up']) {
+      expect(text).toContain(`kube_image_keeper_controller_${m}`);
+    }
+    expect(text).toMatch(/kube_image_keeper_controller_image_put_in_cache_total [1-9]/);
+    expect(text).toMatch(/kube_image_keeper_controller_image_removed_from_cache_total [1-9]/);
+    expect(text).toMatch(/kube_image_keeper_controller_is_leader 1/);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadProxyConfig } from './config.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'kuik-proxy-config-'));
+
+describe('proxy configuration', () => {
+  it('has defaults that match the DaemonSet', () => {
+    const c = loadProxyConfig(undefined, {});
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 7439 });
+    expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(c.registry.url).toBe('http://127.0.0.1:5000');
+    expect(c.defaultOrigin).toBe('docker.io');
+    expect(c.tags.refreshIntervalMs).toBe(300_000);
+    expect(c.limits.manifestMaxBytes).toBe(4 << 20);
+  });
+
+  it('layers a YAML file and PROXY_* variables', () => {
+    const ca = path.join(dir, 'ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const file = path.join(dir, 'proxy.yml');
+    writeFileSync(file, `registry:\n  url: http://kuik-registry:5000\ninsecureRegistries: [Registry.Local:5000]\nrootCertificateAuthorities: [${ca}]\ntags:\n  refreshInterval: 1h\n`);
+    const c = loadProxyConfig(file, {
+      PROXY_LISTEN: '0.0.0.0:7439',
+      PROXY_METRICSLISTEN: '',
+      PROXY_TAGS_REVALIDATETIMEOUT: '1s',
+      PROXY_CREDENTIALS_DOCKERCONFIG: '/etc/kuik/config.json',
+      PROXY_ORIGINS_TIMEOUTS_CONNECT: '3s',
+    });
+    expect(c.listen.host).toBe('0.0.0.0');
+    expect(c.metricsAddr).toBeNull();
+    expect(c.registry.url).toBe('http://kuik-registry:5000');
+    expect(c.insecureRegistries).toEqual(['registry.local:5000']);
+    expect(c.rootCertificateAuthorities[0]!.file).toBe(ca);
+    expect(c.tags).toEqual({ refreshIntervalMs: 3_600_000, revalidateTimeoutMs: 1000 });
+    expect(c.credentials.dockerConfig).toBe('/etc/kuik/config.json');
+    expect(c.origins.timeouts.connectMs).toBe(3000);
+  });
+
+  it('loads the configuration the Helm chart renders', () => {
+    const file = path.join(dir, 'chart.yml');
+    writeFileSync(
+      file,
+      [
+        'listen: 127.0.0.1:7439',
+        'metricsListen: 0.0.0.0:8080',
+        'registry: {url: "http://kuik-registry.kuik.svc:5000"}',
+        'log: {level: info}',
+        'insecureRegistries: []',
+        'kubernetes: {pullSecret: kuik-pull-secrets, namespace: kuik, qps: 5, burst: 10}',
+      ].join('\n'),
+    );
+    const c = loadProxyConfig(file, {});
+    expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(c.kubernetes).toEqual({ pullSecret: 'kuik-pull-secrets', namespace: 'kuik' });
+  });
+
+  it('names the key of a bad value', () => {
+    expect(() => loadProxyConfig(undefined, { PROXY_REGISTRY_URL: 'ftp://x' })).toThrow(/config registry\.url: must be an http\(s\) URL/);
+    expect(() => loadProxyConfig(undefined, { PROXY_LISTEN: 'nope' })).toThrow(/config listen: must be host:port/);
+    expect(() => loadProxyConfig(undefined, { PROXY_INSECUREREGISTRIES: 'bad/host' })).toThrow(/config insecureRegistries\[0\]/);
+    expect(() => loadProxyConfig(undefined, { PROXY_TAGS_REFRESH: '1m' })).toThrow(/config tags\.refresh: unknown key/);
+    expect(() => loadProxyConfig(undefined, { PROXY_ROOTCERTIFICATEAUTHORITIES: path.join(dir, 'missing.pem') })).toThrow(/rootCertificateAuthorities\[0\]: cannot read/);
+    expect(() => loadProxyConfig(undefined, { PROXY_CACHE_INDEXCHILDREN: 'some' })).toThrow(/cache\.indexChildren: must be one of all, requested/);
+  });
+});

@@ -1,0 +1,22 @@
+// Everything a request handler needs, built once by proxy.ts.
+import type { Logger } from '@kuik/observability';
+import type { CacheRegistry } from './cache.js';
+import type { ProxyConfig } from './config.js';
+import type { Downloads } from './downloads.js';
+import type { CacheFiller } from './fill.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { OriginManifests } from './origin-manifests.js';
+import type { Origins } from './origins.js';
+import type { TagFreshness } from './tag-freshness.js';
+
+export interface ProxyContext {
+  config: ProxyConfig;
+  cache: CacheRegistry;
+  origins: Origins;
+  downloads: Downloads;
+  originManifests: OriginManifests;
+  filler: CacheFiller;
+  tags: TagFreshness;
+  metrics: ProxyMetrics;
+  logger: Logger;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ChainedCredentials, StaticCredentials } from './credentials.js';
+import { DockerConfigCredentials, parseDockerConfig } from './docker-config.js';
+import { apiHostOf, canonicalRegistryHost, hostOptionsFromUrl } from './hosts.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+describe('Docker config.json', () => {
+  it('reads auth, username/password and identity tokens, folding Docker Hub aliases', () => {
+    const m = parseDockerConfig(
+      JSON.stringify({
+        auths: {
+          'https://index.docker.io/v1/': { auth: b64('hub:pa:ss') },
+          'ghcr.io': { username: 'u', password: 'p' },
+          'https://quay.io': { identitytoken: 'refresh-me' },
+          'empty.example': {},
+        },
+        credsStore: 'desktop',
+      }),
+    );
+    expect(m.get('docker.io')).toEqual({ username: 'hub', password: 'pa:ss' });
+    expect(m.get('ghcr.io')).toEqual({ username: 'u', password: 'p' });
+    expect(m.get('quay.io')).toEqual({ identityToken: 'refresh-me' });
+    expect(m.has('empty.example')).toBe(false);
+  });
+  it('names the problem in bad files', () => {
+    expect(() => parseDockerConfig('{', 'x.json')).toThrow(/x\.json: not valid JSON/);
+    expect(() => parseDockerConfig(JSON.stringify({ auths: { h: { auth: b64('nocolon') } } }))).toThrow(/auth: must be base64/);
+  });
+  it('re-reads the file when it changes, and treats a missing file as anonymous', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kuik-dockercfg-'));
+    const file = path.join(dir, 'config.json');
+    const r = new DockerConfigCredentials(file);
+    expect(await r.resolve('docker.io')).toBeUndefined();
+    writeFileSync(file, JSON.stringify({ auths: { 'registry-1.docker.io': { auth: b64('a:1') } } }));
+    expect(await r.resolve('index.docker.io')).toEqual({ username: 'a', password: '1' });
+    writeFileSync(file, JSON.stringify({ auths: { 'docker.io': { auth: b64('bb:22') } } }));
+    expect(await r.resolve('docker.io')).toEqual({ username: 'bb', password: '22' });
+  });
+});
+
+describe('resolvers and hosts', () => {
+  it('chains resolvers, first answer wins', async () => {
+    const chain = new ChainedCredentials([new StaticCredentials({ 'a.io': { username: 'x', password: 'y' } }), new StaticCredentials({ 'b.io': { identityToken: 't' } })]);
+    expect(await chain.resolve('b.io')).toEqual({ identityToken: 't' });
+    expect(await chain.resolve('c.io')).toBeUndefined();
+  });
+  it('maps Docker Hub to its API host and parses registry URLs', () => {
+    expect(apiHostOf('docker.io')).toBe('registry-1.docker.io');
+    expect(apiHostOf('Index.Docker.io')).toBe('registry-1.docker.io');
+    expect(apiHostOf('ghcr.io')).toBe('ghcr.io');
+    expect(canonicalRegistryHost('https://registry-1.docker.io/v2/')).toBe('docker.io');
+    expect(hostOptionsFromUrl('http://127.0.0.1:5000')).toEqual({ host: '127.0.0.1:5000', scheme: 'http' });
+    expect(() => hostOptionsFromUrl('ftp://x')).toThrow(/http or https/);
+    expect(() => hostOptionsFromUrl('http://x/path')).toThrow(/path/);
+  });
+});

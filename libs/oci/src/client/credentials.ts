@@ -1,0 +1,43 @@
+// Where registry credentials come from. The client asks a resolver per registry host (as written
+// in image references, Docker Hub folded to "docker.io") and gets a username/password pair or
+// an identity token (an OAuth2 refresh token, as `docker login` stores for some registries).
+import { canonicalRegistryHost } from './hosts.js';
+
+export type Credentials = { username: string; password: string } | { identityToken: string };
+
+export interface CredentialsResolver {
+  /** Credentials for the host, or undefined to go anonymous. */
+  resolve(host: string, signal?: AbortSignal): Promise<Credentials | undefined>;
+}
+
+export function isIdentityToken(c: Credentials): c is { identityToken: string } {
+  return 'identityToken' in c;
+}
+
+/** A fixed map of host → credentials (tests, the controller's per-Repository secrets). */
+export class StaticCredentials implements CredentialsResolver {
+  private readonly byHost = new Map<string, Credentials>();
+
+  constructor(entries: Record<string, Credentials> = {}) {
+    for (const [host, c] of Object.entries(entries)) this.byHost.set(canonicalRegistryHost(host), c);
+  }
+
+  async resolve(host: string): Promise<Credentials | undefined> {
+    return this.byHost.get(canonicalRegistryHost(host));
+  }
+}
+
+/** Asks each resolver in turn; the first that knows the host wins. */
+export class ChainedCredentials implements CredentialsResolver {
+  constructor(private readonly resolvers: readonly CredentialsResolver[]) {}
+
+  async resolve(host: string, signal?: AbortSignal): Promise<Credentials | undefined> {
+    for (const r of this.resolvers) {
+      const c = await r.resolve(host, signal);
+      if (c) return c;
+    }
+    return undefined;
+  }
+}
+
+export const anonymous: CredentialsResolver = { resolve: async () => undefined };

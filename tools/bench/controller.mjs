@@ -1,0 +1,280 @@
+#!/usr/bin/env node
+// Controller benchmark against the real kube-apiserver (bash tools/test-servers/kube-apiserver.sh start):
+// N pods (default 2,000) using M distinct images (default 500), created through the admission
+// webhook of a controller process (the built bundle). Reports:
+//   - time from the first pod until every CachedImage exists (and until all are Ready when the
+//     origin docker-registry runs: bash tools/test-servers/docker-registry.sh start origin),
+//   - controller API requests per pod (its kube_api_requests_total),
+//   - webhook latency p50/p99: direct AdmissionReview round trips over HTTPS, and the cost the
+//     webhook adds to pod creation through the API server (peer: the same pods in a namespace the
+//     webhook does not select, measured in the same run),
+//   - controller RSS (peak while working).
+// Usage: npx nx build controller && node tools/bench/controller.mjs [--pods 2000] [--images 500] [--concurrency 32]
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+import https from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { values: args } = parseArgs({
+  options: {
+    pods: { type: 'string', default: '2000' },
+    images: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '32' },
+    'webhook-requests': { type: 'string', default: '4000' },
+  },
+});
+const PODS = Number(args.pods);
+const IMAGES = Number(args.images);
+const CONCURRENCY = Number(args.concurrency);
+const stateDir = process.env.KUIK_TEST_STATE_DIR ?? path.join(root, 'tmp/test-servers');
+
+function serverEnv(name, required) {
+  const f = path.join(stateDir, `${name}.env`);
+  if (!existsSync(f)) {
+    if (!required) return undefined;
+    console.error(`test server ${name} is not running: bash tools/test-servers/${name.startsWith('docker-registry') ? 'docker-registry.sh start origin' : `${name}.sh start`}`);
+    process.exit(2);
+  }
+  return Object.fromEntries(readFileSync(f, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+// --- Kubernetes API ----------------------------------------------------------------------
+const kubeEnv = serverEnv('kube-apiserver', true);
+const kc = new KubeConfig();
+kc.loadFromFile(kubeEnv.KUBECONFIG);
+const base = new URL(kc.getCurrentCluster().server);
+const tlsOpts = {};
+await kc.applyToHTTPSOptions(tlsOpts);
+const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: tlsOpts.ca, cert: tlsOpts.cert, key: tlsOpts.key });
+
+function api(method, p, body, contentType = 'application/json') {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = https.request(new URL(p, base), { method, agent, headers: { ...tlsOpts.headers, Accept: 'application/json', ...(payload ? { 'Content-Type': contentType, 'Content-Length': payload.length } : {}) } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        const json = text ? JSON.parse(text) : undefined;
+        if (res.statusCode >= 300 && !(method === 'DELETE' && res.statusCode === 404)) reject(new Error(`${method} ${p}: ${res.statusCode} ${json?.message ?? ''}`));
+        else resolve(json);
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const freePort = () => new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+async function pool(n, limit, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => { while (next < n) await fn(next++); }));
+}
+
+// --- origin images (optional) -------------------------------------------------------------
+const origin = serverEnv('docker-registry-origin', false);
+const run = randomBytes(3).toString('hex');
+let imageHost = '127.0.0.1:9'; // nothing listens there: CachedImages exist, caching fails locally
+let cacheRegistry;
+if (origin) {
+  imageHost = origin.DOCKER_REGISTRY_ORIGIN_HOST;
+  const ob = origin.DOCKER_REGISTRY_ORIGIN_URL;
+  // One tiny image pushed once, tagged M times: the bench measures the controller, not copying.
+  const blob = async (repo, content) => {
+    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    const s = await fetch(`${ob}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc = new URL(s.headers.get('location'), ob);
+    loc.searchParams.set('digest', digest);
+    await fetch(loc, { method: 'PUT', body: content });
+    return { digest, size: content.length };
+  };
+  const repoFor = (i) => `kuik-bench/img-${i}`;
+  process.stdout.write(`pushing ${IMAGES} images to the origin… `);
+  const t = Date.now();
+  await pool(IMAGES, 16, async (i) => {
+    const repo = repoFor(i);
+    const config = await blob(repo, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })));
+    const layer = await blob(repo, Buffer.alloc(1024, 7));
+    const m = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }] };
+    await fetch(`${ob}/v2/${repo}/manifests/${run}`, { method: 'PUT', body: JSON.stringify(m), headers: { 'Content-Type': m.mediaType } });
+  });
+  console.log(`${Date.now() - t} ms`);
+  // The cache registry: a second docker-registry.
+  const dir = mkdtempSync(path.join(tmpdir(), 'kuik-bench-cache-'));
+  const port = await freePort();
+  writeFileSync(path.join(dir, 'config.yml'), `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${dir}/s}, delete: {enabled: true}}\nhttp: {addr: 127.0.0.1:${port}, secret: bench}\n`);
+  const env = { ...process.env };
+  delete env.AWS_CA_BUNDLE;
+  const child = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore', env });
+  cacheRegistry = { url: `http://127.0.0.1:${port}`, stop: () => { child.kill(); rmSync(dir, { recursive: true, force: true }); } };
+  for (let i = 0; i < 100 && !(await fetch(`${cacheRegistry.url}/v2/`).then((r) => r.ok, () => false)); i++) await sleep(100);
+}
+const imageOf = (i) => `${imageHost}/kuik-bench/img-${i}:${run}`;
+
+// --- controller ---------------------------------------------------------------------------
+const main = path.join(root, 'dist/apps/controller/main.js');
+if (!existsSync(main)) {
+  console.error('build the controller first: npx nx build controller');
+  process.exit(2);
+}
+const ns = `kuik-bench-${run}`;
+const sysNs = `kuik-bench-sys-${run}`;
+const baselineNs = `kuik-bench-base-${run}`;
+for (const n of [ns, sysNs, baselineNs]) {
+  await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } });
+  await api('POST', `/api/v1/namespaces/${n}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+}
+for (const f of ['cachedimages.kuik.enix.io.yaml', 'repositories.kuik.enix.io.yaml']) {
+  const crd = JSON.parse(spawnSync(process.execPath, ['-e', `const y=require('yaml');process.stdout.write(JSON.stringify(y.parse(require('fs').readFileSync(${JSON.stringify(path.join(root, 'apps/controller/crds', f))},'utf8'))))`], { cwd: root, encoding: 'utf8' }).stdout);
+  await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd).catch(() => undefined);
+}
+const opsPort = await freePort();
+const webhookPort = await freePort();
+const webhookName = `kuik-bench-${run}`;
+const cfgDir = path.join(root, 'tmp/bench');
+mkdirSync(cfgDir, { recursive: true });
+const cfgFile = path.join(cfgDir, 'controller-config.json');
+writeFileSync(cfgFile, JSON.stringify({
+  namespace: sysNs,
+  identity: 'bench',
+  log: { level: 'error' },
+  ops: { listen: `127.0.0.1:${opsPort}` },
+  webhook: { listen: `127.0.0.1:${webhookPort}`, tls: { mode: 'self-managed', webhookConfigurationName: webhookName, extraHosts: ['127.0.0.1'] } },
+  registry: { url: cacheRegistry?.url ?? 'http://127.0.0.1:9', insecureRegistries: [imageHost] },
+  cacheFill: { gracePeriod: '0s' },
+  leaderElection: { leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '500ms' },
+  kubeApi: { kubeconfig: kubeEnv.KUBECONFIG },
+}));
+const controller = spawn(process.execPath, [main, '--config', cfgFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+const ops = `http://127.0.0.1:${opsPort}`;
+const metrics = async () => (await fetch(`${ops}/metrics`)).text();
+const metricSum = (text, name) => text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+let rssPeak = 0;
+const rssSampler = setInterval(async () => { try { rssPeak = Math.max(rssPeak, metricSum(await metrics(), 'process_resident_memory_bytes')); } catch { /* starting */ } }, 500);
+
+await api('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
+  apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: webhookName },
+  webhooks: [{
+    name: 'pods.kuik.enix.io', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 10,
+    clientConfig: { url: `https://127.0.0.1:${webhookPort}/mutate` },
+    rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+  }],
+});
+process.stdout.write('waiting for the controller (leader, TLS, caBundle)… ');
+for (;;) {
+  const ready = await fetch(`${ops}/readyz`).then((r) => r.ok, () => false);
+  const mwc = await api('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${webhookName}`);
+  if (ready && mwc.webhooks[0].clientConfig.caBundle && (await metrics()).includes('is_leader 1')) break;
+  await sleep(200);
+}
+console.log('ok');
+const caBundle = Buffer.from((await api('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${webhookName}`)).webhooks[0].clientConfig.caBundle, 'base64').toString();
+await sleep(3000); // the API server's webhook client picks up the caBundle
+
+// --- 1. webhook direct round trips --------------------------------------------------------
+const whAgent = new https.Agent({ keepAlive: true, ca: caBundle, maxSockets: 8 });
+const review = (i) => JSON.stringify({
+  apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+  request: { uid: `u-${i}`, operation: 'CREATE', namespace: ns, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
+    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p${i}`, namespace: ns, labels: { app: 'x' } }, spec: { containers: [{ name: 'app', image: imageOf(i % IMAGES), imagePullPolicy: 'IfNotPresent' }, { name: 'sidecar', image: 'nginx:1.27', imagePullPolicy: 'IfNotPresent' }] } } },
+});
+const direct = [];
+await pool(Number(args['webhook-requests']), 8, async (i) => {
+  const body = review(i);
+  const t = performance.now();
+  await new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: webhookPort, path: '/mutate', method: 'POST', agent: whAgent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', reject);
+    req.end(body);
+  });
+  direct.push(performance.now() - t);
+});
+
+// --- 2. pods through the API server: baseline namespace (no webhook), then the measured one --
+const podBody = (name, i) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: imageOf(i % IMAGES), imagePullPolicy: 'IfNotPresent' }] } });
+const baseline = [];
+await pool(PODS, CONCURRENCY, async (i) => { const t = performance.now(); await api('POST', `/api/v1/namespaces/${baselineNs}/pods`, podBody(`p-${i}`, i)); baseline.push(performance.now() - t); });
+
+const before = await metrics();
+const reqBefore = metricSum(before, 'kube_image_keeper_controller_kube_api_requests_total');
+const t0 = performance.now();
+const withWebhook = [];
+let rewritten = 0;
+await pool(PODS, CONCURRENCY, async (i) => {
+  const t = performance.now();
+  const p = await api('POST', `/api/v1/namespaces/${ns}/pods`, podBody(`p-${i}`, i));
+  withWebhook.push(performance.now() - t);
+  if (p.spec.containers[0].image.startsWith('localhost:7439/')) rewritten++;
+});
+const createdMs = performance.now() - t0;
+
+const expected = new Set(Array.from({ length: IMAGES }, (_, i) => `${imageHost.replace(':', '-')}-kuik-bench-img-${i}-${run}`));
+let allExistMs;
+let allReadyMs;
+for (;;) {
+  const list = await api('GET', '/apis/kuik.enix.io/v1alpha1/cachedimages');
+  const mine = list.items.filter((c) => expected.has(c.metadata.name));
+  if (allExistMs === undefined && mine.length === IMAGES) allExistMs = performance.now() - t0;
+  if (mine.length === IMAGES && mine.every((c) => c.status?.usedBy?.count === PODS / IMAGES) && (!origin || mine.every((c) => c.status?.phase === 'Ready'))) {
+    allReadyMs = performance.now() - t0;
+    break;
+  }
+  if (performance.now() - t0 > 600_000) { console.error('timed out waiting for CachedImages'); break; }
+  await sleep(250);
+}
+// Quiet period: the controller has finished its writes when its request counter stops moving.
+let reqAfter = metricSum(await metrics(), 'kube_image_keeper_controller_kube_api_requests_total');
+for (let still = 0; still < 6;) { await sleep(500); const n = metricSum(await metrics(), 'kube_image_keeper_controller_kube_api_requests_total'); still = n === reqAfter ? still + 1 : 0; reqAfter = n; }
+const finalMetrics = await metrics();
+clearInterval(rssSampler);
+const rssNow = metricSum(finalMetrics, 'process_resident_memory_bytes');
+
+const result = {
+  pods: PODS,
+  images: IMAGES,
+  concurrency: CONCURRENCY,
+  originImagesCached: !!origin,
+  podsRewritten: rewritten,
+  podCreationSeconds: +(createdMs / 1000).toFixed(2),
+  allCachedImagesExistSeconds: +(allExistMs / 1000).toFixed(2),
+  allCachedImagesUpToDateSeconds: +(allReadyMs / 1000).toFixed(2),
+  apiRequestsPerPod: +((reqAfter - reqBefore) / PODS).toFixed(2),
+  webhookDirectMs: { p50: +pct(direct, 0.5).toFixed(2), p99: +pct(direct, 0.99).toFixed(2), requests: direct.length },
+  podCreateMs: {
+    withWebhook: { p50: +pct(withWebhook, 0.5).toFixed(1), p99: +pct(withWebhook, 0.99).toFixed(1) },
+    withoutWebhook: { p50: +pct(baseline, 0.5).toFixed(1), p99: +pct(baseline, 0.99).toFixed(1) },
+    ratioP50: +(pct(withWebhook, 0.5) / pct(baseline, 0.5)).toFixed(2),
+  },
+  controllerRssMiB: { peak: +(rssPeak / 2 ** 20).toFixed(1), end: +(rssNow / 2 ** 20).toFixed(1) },
+};
+console.log(JSON.stringify(result, null, 2));
+writeFileSync(path.join(cfgDir, 'controller-result.json'), JSON.stringify(result, null, 2) + '\n');
+
+// --- clean up -----------------------------------------------------------------------------
+controller.kill('SIGTERM');
+await new Promise((r) => controller.once('exit', r));
+await api('DELETE', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${webhookName}`);
+for (const n of [ns, baselineNs]) await api('DELETE', `/api/v1/namespaces/${n}/pods?gracePeriodSeconds=0`);
+const leftovers = (await api('GET', '/apis/kuik.enix.io/v1alpha1/cachedimages')).items.filter((c) => expected.has(c.metadata.name));
+await pool(leftovers.length, 16, async (i) => {
+  const name = leftovers[i].metadata.name;
+  await api('PATCH', `/apis/kuik.enix.io/v1alpha1/cachedimages/${name}`, { metadata: { finalizers: null } }, 'application/merge-patch+json').catch(() => undefined);
+  await api('DELETE', `/apis/kuik.enix.io/v1alpha1/cachedimages/${name}`).catch(() => undefined);
+});
+for (const n of [ns, sysNs, baselineNs]) await api('DELETE', `/api/v1/namespaces/${n}`).catch(() => undefined);
+cacheRegistry?.stop();
+agent.destroy();
+whAgent.destroy();
+process.exit(0);
+
