@@ -12,3 +12,6 @@ for f in test/values/*.yaml; do
   echo "helm lint --strict -f $f"
   "$helm_bin" lint --strict --quiet . -f "$f"
 done
+# The CRDs and versions the chart ships must match the controller's generated CRDs and the apps' versions.
+cd "$root"
+node tools/release/sync-chart.mjs --check
