@@ -19,7 +19,13 @@ case "$mode" in
   affected)
     # NX_BASE/NX_HEAD come from CI (nrwl/nx-set-shas); locally: the merge base with main.
     base="${NX_BASE:-$(git merge-base HEAD origin/main 2>/dev/null || git merge-base HEAD main 2>/dev/null || git rev-parse HEAD~1)}"
-    nx_scope=(affected "--base=$base" "--head=${NX_HEAD:-HEAD}") ;;
+    nx_scope=(affected "--base=$base" "--head=${NX_HEAD:-HEAD}")
+    # The chart depends on the apps (so a release of an app bumps it), but only its own files, the
+    # apps' versions (package.json) and the CRDs change what it renders: check it only then.
+    if ! git diff --name-only "$base" "${NX_HEAD:-HEAD}" | bash tools/chart/changed.sh; then
+      nx_scope+=(--exclude=chart)
+      echo "chart: no change to the chart, an app version or the CRDs since $base; not checked"
+    fi ;;
   *) echo "usage: tools/test.sh [all|affected]" >&2; exit 2 ;;
 esac
 

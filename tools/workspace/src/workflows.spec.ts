@@ -31,4 +31,15 @@ describe('GitHub Actions workflows', () => {
     expect(rel).toContain('git tag --points-at HEAD');
     expect(rel).toContain('--projects="$PROJECTS"');
   });
+
+  it('checks the chart on a pull request only when the chart, an app version or the CRDs change', () => {
+    const chartChanged = (files: string[]) =>
+      spawnSync('bash', [path.join(root, 'tools/chart/changed.sh')], { input: files.join('\n') + '\n', encoding: 'utf8' }).status === 0;
+    expect(chartChanged(['apps/proxy/src/proxy.ts', 'libs/oci/src/digest.ts'])).toBe(false);
+    expect(chartChanged(['apps/registry/src/config.ts', 'apps/registry/package.json'])).toBe(true);
+    expect(chartChanged(['charts/kuik/values.yaml'])).toBe(true);
+    expect(chartChanged(['apps/controller/crds/cachedimages.kuik.enix.io.yaml'])).toBe(true);
+    expect(chartChanged(['apps/controller/src/crds/definitions.ts'])).toBe(false);
+    expect(readFileSync(path.join(root, 'tools/test.sh'), 'utf8')).toContain('bash tools/chart/changed.sh');
+  });
 });
