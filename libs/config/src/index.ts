@@ -1,2 +1,3 @@
 export * from './config.js';
 export * from './read.js';
+export * from './cli.js';
