@@ -187,10 +187,10 @@ describe('components', () => {
     const o = template('original-v1.yaml');
     expect(registryWorkload(o).kind).toBe('StatefulSet');
     expect(parse(find(o, 'ConfigMap', '-controller').data!['config.yml']!)).toMatchObject({
-      cachedImagesExpiryDelay: '15d',
+      cachedImagesExpiryDelay: '360h', // 15 days
       maxConcurrentCachedImageReconciles: 5,
-      architectures: ['amd64', 'arm64'],
-      insecureRegistries: ['registry.local:5000'],
+      cacheFill: { architectures: ['amd64', 'arm64'] },
+      registry: { insecureRegistries: ['registry.local:5000'] },
     });
   });
 });

@@ -11,30 +11,30 @@ CA and serving certificate in a Secret and patches the caBundle below, rotating 
 {{- $tlsSecret := printf "%s-webhook-tls" $name -}}
 {{- $webhookName := printf "%s-webhook" $fullname -}}
 {{- $ignoredNamespaces := concat (list "kube-system" .Release.Namespace) $c.webhook.ignoredNamespaces | uniq -}}
+{{- $tls := dict "mode" "self-managed" "secretName" $tlsSecret "webhookConfigurationName" $webhookName "serviceName" $name -}}
+{{- if $c.webhook.useCertManager -}}
+{{- $tls = dict "mode" "files" "certFile" "/etc/kuik/webhook-tls/tls.crt" "keyFile" "/etc/kuik/webhook-tls/tls.key" -}}
+{{- end -}}
+{{- /* Keys as apps/controller/src/config.ts reads them; charts/kuik/test/app-config.test.ts runs the controller's --check-config on this. */ -}}
 {{- $config := dict
       "namespace" .Release.Namespace
       "log" (dict "level" $c.logLevel)
-      "metricsListen" (printf ":%v" $c.metricsPort)
-      "leaderElection" (dict "leaseName" $name "namespace" .Release.Namespace)
-      "registry" (dict "url" (include "kuik.registryURL" .))
-      "proxyAddress" (include "kuik.proxyAddress" .)
-      "cachedImagesExpiryDelay" (printf "%vd" .Values.cachedImagesExpiryDelay)
+      "ops" (dict "listen" (printf ":%v" $c.metricsPort))
       "maxConcurrentCachedImageReconciles" $c.maxConcurrentCachedImageReconciles
-      "architectures" .Values.architectures
-      "insecureRegistries" .Values.insecureRegistries
-      "pullSecretName" (printf "%s-pull-secrets" $fullname)
+      "cachedImagesExpiryDelay" (printf "%vh" (mul .Values.cachedImagesExpiryDelay 24))
       "webhook" (dict
         "listen" (printf ":%v" $c.webhook.port)
+        "proxyAddress" (include "kuik.proxyAddress" .)
         "ignoredNamespaces" $ignoredNamespaces
         "ignoredImages" $c.webhook.ignoredImages
         "acceptedImages" $c.webhook.acceptedImages
         "ignorePullPolicyAlways" $c.webhook.ignorePullPolicyAlways
-        "tls" (dict
-          "mode" (ternary "certManager" "selfManaged" $c.webhook.useCertManager)
-          "secretName" $tlsSecret
-          "certDir" "/etc/kuik/webhook-tls"
-          "serviceName" $name
-          "webhookConfigurationName" $webhookName))
+        "tls" $tls)
+      "registry" (dict "url" (include "kuik.registryURL" .) "insecureRegistries" .Values.insecureRegistries)
+      "proxy" (dict "namespace" .Release.Namespace "podSelector" (printf "app.kubernetes.io/instance=%s,app.kubernetes.io/component=proxy" .Release.Name))
+      "pullSecrets" (dict "mirrorSecretName" (printf "%s-pull-secrets" $fullname))
+      "cacheFill" (dict "architectures" .Values.architectures)
+      "leaderElection" (dict "leaseName" $name)
 -}}
 apiVersion: v1
 kind: ServiceAccount
@@ -66,8 +66,12 @@ rules:
     resources: [cachedimages/status, repositories/status, cachedimages/finalizers, repositories/finalizers]
     verbs: [get, update, patch]
   - apiGroups: [""]
-    resources: [pods, nodes]
+    resources: [pods]
     verbs: [get, list, watch]
+  # The leader mirrors each node's proxy readiness onto the label kuik.enix.io/proxy-ready.
+  - apiGroups: [""]
+    resources: [nodes]
+    verbs: [get, list, watch, patch]
   - apiGroups: [apps]
     resources: [deployments, statefulsets, daemonsets, replicasets]
     verbs: [get, list, watch]
@@ -257,7 +261,7 @@ webhooks:
       service:
         name: {{ $name }}
         namespace: {{ .Release.Namespace }}
-        path: /mutate-core-v1-pod
+        path: /mutate
         port: 443
     rules:
       - apiGroups: [""]

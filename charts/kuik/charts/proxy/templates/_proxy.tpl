@@ -1,7 +1,8 @@
 {{/*
 The kuik proxy: a DaemonSet serving only its own node, on hostPort/hostIP (default
 127.0.0.1:7439) or in the node's network namespace (hostNetwork). It may read one Secret (the pull
-credentials the controller publishes for it) and label its own Node when ready; nothing else.
+credentials the controller publishes for it); nothing else. Its readiness reaches the webhook
+through the node label the controller's leader maintains from the proxy pods' Ready condition.
 */}}
 {{- define "kuik.proxy.manifests" -}}
 {{- $p := .Values.proxy -}}
@@ -61,32 +62,6 @@ metadata:
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: Role
-  name: {{ $name }}
-subjects:
-  - kind: ServiceAccount
-    name: {{ $name }}
-    namespace: {{ .Release.Namespace }}
----
-# Readiness mark: the proxy labels its own Node (kuik.enix.io/proxy-ready) once it serves, and the
-# webhook only sends pods to nodes with that label.
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: {{ $name }}
-  labels: {{- include "kuik.labels" $ctx | nindent 4 }}
-rules:
-  - apiGroups: [""]
-    resources: [nodes]
-    verbs: [get, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: {{ $name }}
-  labels: {{- include "kuik.labels" $ctx | nindent 4 }}
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
   name: {{ $name }}
 subjects:
   - kind: ServiceAccount
