@@ -1,7 +1,7 @@
 // kuik controller: admission webhook (every replica) + reconcilers (leader). Configuration:
 // see config.ts and apps/controller/README.md.
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError } from '@kuik/config';
+import { ConfigError, parseServerArgs, serverUsage } from '@kuik/config';
 import { createLogger, onShutdown } from '@kuik/observability';
 import { loadControllerConfig, type ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
@@ -16,10 +16,18 @@ function loadKubeConfig(config: ControllerConfig): KubeConfig {
   return kc;
 }
 
+const CLI = { name: 'controller' } as const;
+
 async function main(): Promise<void> {
   let config: ControllerConfig;
   try {
-    config = loadControllerConfig();
+    const args = parseServerArgs(process.argv.slice(2), CLI);
+    if (args.help) return void console.log(serverUsage(CLI));
+    if (args.version) return void console.log(VERSION);
+    config = loadControllerConfig(args.config ? ['--config', args.config] : [], process.env);
+    if (args.checkConfig) {
+      return void console.log(`controller: configuration is valid: namespace ${config.namespace}, webhook TLS ${config.webhook.tls.mode}, registry ${config.registry.url}`);
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(JSON.stringify({ level: 'error', component: 'controller', msg: err.message, key: err.key }) + '\n');

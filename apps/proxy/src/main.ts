@@ -1,35 +1,22 @@
 // kuik proxy: the node-local pull-through endpoint (127.0.0.1:7439 by default).
-//   node main.js [--config FILE | FILE]
+//   node main.js [--config FILE | FILE] [--check-config]
 // Configuration: YAML, every key overridable by PROXY_<PATH> variables (see README.md). A bad
 // configuration stops start-up with a message naming the key.
-import { ConfigError } from '@kuik/config';
+import { ConfigError, parseServerArgs, serverUsage } from '@kuik/config';
 import { createLogger, onShutdown } from '@kuik/observability';
 import { loadProxyConfig } from './config.js';
 import { startProxy, VERSION } from './proxy.js';
 
-const USAGE = 'usage: proxy [--config FILE | FILE]';
-
-function parseArgs(argv: string[]): { config?: string; help?: boolean; version?: boolean } {
-  const out: { config?: string; help?: boolean; version?: boolean } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') out.help = true;
-    else if (a === '--version' || a === '-v') out.version = true;
-    else if (a === '--config' || a === '-c') {
-      out.config = argv[++i];
-      if (!out.config) throw new ConfigError('', `--config needs a file. ${USAGE}`);
-    } else if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
-    else if (!a.startsWith('-') && out.config === undefined) out.config = a;
-    else throw new ConfigError('', `unknown argument ${JSON.stringify(a)}. ${USAGE}`);
-  }
-  return out;
-}
+const CLI = { name: 'proxy' } as const;
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  if (args.help) return void console.log(USAGE);
+  const args = parseServerArgs(process.argv.slice(2), CLI);
+  if (args.help) return void console.log(serverUsage(CLI));
   if (args.version) return void console.log(VERSION);
   const config = loadProxyConfig(args.config);
+  if (args.checkConfig) {
+    return void console.log(`proxy: configuration is valid: listening on ${config.listen.host}:${config.listen.port}, cache ${config.registry.url}`);
+  }
   const logger = createLogger({ component: 'proxy', level: config.log.level });
   const proxy = await startProxy(config, { logger });
   onShutdown(logger, [{ name: 'proxy', run: () => proxy.close(15_000) }], 25_000);

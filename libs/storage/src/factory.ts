@@ -10,6 +10,8 @@ export interface DriverDefinition {
   name: string;
   /** Builds the raw driver; throws DriverConfigError naming the key on bad parameters. */
   create(params: DriverParameters): Promise<StorageDriver> | StorageDriver;
+  /** Checks the parameters without reaching the storage service; throws DriverConfigError naming the key. */
+  validate(params: DriverParameters): unknown;
   /** How this driver's SDK errors map onto the common set (used by the base wrapper). */
   hooks: DriverHooks;
   /** Whether several registry replicas may share this storage (seed: HA-compatible). */
@@ -42,6 +44,11 @@ export async function createDriver(
   const def = driverDefinition(name);
   const raw = await def.create(params);
   return instrument(raw, def.hooks, options);
+}
+
+/** Validates a driver's parameters as create() would, without any network call (--check-config). */
+export async function validateDriverParameters(name: string, params: DriverParameters = {}): Promise<void> {
+  await driverDefinition(name).validate(params);
 }
 
 // Small typed accessors for driver parameters; each error names the key.

@@ -18,6 +18,7 @@ export { mapAzureError } from './errors.js';
 registerDriver({
   name: AZURE,
   shareable: true,
+  validate: parseAzureConfig,
   async create(params: DriverParameters) {
     const cfg = parseAzureConfig(params);
     const container = createContainerClient(cfg);

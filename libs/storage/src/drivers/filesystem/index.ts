@@ -21,6 +21,8 @@ export { parseFilesystemConfig, type FilesystemConfig } from './config.js';
 registerDriver({
   name: FILESYSTEM,
   shareable: true,
+  // Checks the parameters and that rootdirectory is usable (it is created when missing).
+  validate: parseFilesystemConfig,
   async create(params: DriverParameters) {
     return new FilesystemDriver(await parseFilesystemConfig(params));
   },

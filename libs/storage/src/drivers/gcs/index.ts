@@ -19,6 +19,7 @@ export { mapGcsError } from './errors.js';
 registerDriver({
   name: GCS,
   shareable: true,
+  validate: parseGcsConfig,
   create(params: DriverParameters) {
     const cfg = parseGcsConfig(params);
     return new GcsDriver(cfg, createStorage(cfg));

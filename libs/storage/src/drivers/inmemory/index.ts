@@ -10,6 +10,10 @@ export { InMemoryDriver } from './driver.js';
 registerDriver({
   name: INMEMORY,
   shareable: false,
+  validate(params: DriverParameters) {
+    param.onlyKnown(INMEMORY, params, ['name']);
+    param.optionalString(INMEMORY, params, 'name');
+  },
   create(params: DriverParameters) {
     param.onlyKnown(INMEMORY, params, ['name']);
     return new InMemoryDriver(memoryStore(param.optionalString(INMEMORY, params, 'name')));

@@ -22,6 +22,7 @@ export { mapS3Error } from './errors.js';
 registerDriver({
   name: S3,
   shareable: true,
+  validate: parseS3Config,
   async create(params: DriverParameters) {
     const cfg = parseS3Config(params);
     const clients = createS3Client(cfg);
