@@ -95,4 +95,47 @@ describe('helm install and upgrade against the API server', () => {
     expect(k('get', 'statefulset', '-n', ns, '-l', 'app.kubernetes.io/component=minio', '-o', 'name').trim()).toBe('');
     expect(h('history', release, '-n', ns)).toMatch(/3\s+.*deployed/);
   }, 180_000);
+
+  // Least privilege, asked of the API server's own authorizer for each component's ServiceAccount.
+  it('grants each component what it uses and nothing more (kubectl auth can-i)', () => {
+    const sa = (component: string) => {
+      const name = k('get', 'serviceaccount', '-n', ns, '-l', `app.kubernetes.io/component=${component}`, '-o', 'jsonpath={.items[0].metadata.name}').trim();
+      expect(name).not.toBe('');
+      return `system:serviceaccount:${ns}:${name}`;
+    };
+    const can = (who: string, verb: string, resource: string, ...extra: string[]) =>
+      run(kubectl(), ['--kubeconfig', kubeconfig(), 'auth', 'can-i', verb, resource, '--as', who, ...extra]).stdout.trim() === 'yes';
+    const controller = sa('controller');
+    const proxy = sa('proxy');
+    const registry = sa('registry');
+    const pullSecret = k('get', 'role', '-n', ns, '-l', 'app.kubernetes.io/component=proxy', '-o', 'jsonpath={.items[0].rules[0].resourceNames[0]}').trim();
+    expect(pullSecret).toMatch(/-pull-secrets$/);
+
+    // The controller: CRDs and their status, pods and workloads to read, node readiness labels,
+    // its Lease and Secrets in its namespace, pull secrets by name elsewhere, its webhook.
+    expect(can(controller, 'create', 'cachedimages.kuik.enix.io')).toBe(true);
+    expect(can(controller, 'patch', 'cachedimages.kuik.enix.io', '--subresource=status')).toBe(true);
+    expect(can(controller, 'watch', 'pods', '--all-namespaces')).toBe(true);
+    expect(can(controller, 'list', 'deployments.apps', '--all-namespaces')).toBe(true);
+    expect(can(controller, 'list', 'cronjobs.batch', '--all-namespaces')).toBe(true);
+    expect(can(controller, 'patch', 'nodes')).toBe(true);
+    expect(can(controller, 'update', 'leases.coordination.k8s.io', '-n', ns)).toBe(true);
+    expect(can(controller, 'create', 'secrets', '-n', ns)).toBe(true);
+    expect(can(controller, 'get', 'secrets', '-n', 'default')).toBe(true);
+    expect(can(controller, 'list', 'secrets', '-n', 'default')).toBe(false);
+    expect(can(controller, 'create', 'secrets', '-n', 'default')).toBe(false);
+    expect(can(controller, 'delete', 'pods', '-n', 'default')).toBe(false);
+    expect(can(controller, 'delete', 'nodes')).toBe(false);
+
+    // The proxy: one Secret, by name; nothing cluster-wide.
+    expect(can(proxy, 'get', `secrets/${pullSecret}`, '-n', ns)).toBe(true);
+    expect(can(proxy, 'get', 'secrets/other', '-n', ns)).toBe(false);
+    expect(can(proxy, 'list', 'secrets', '--all-namespaces')).toBe(false);
+    expect(can(proxy, 'patch', 'nodes')).toBe(false);
+    expect(can(proxy, 'list', 'pods', '--all-namespaces')).toBe(false);
+
+    // The registry: no API access at all.
+    expect(can(registry, 'get', 'secrets', '-n', ns)).toBe(false);
+    expect(can(registry, 'list', 'pods', '-n', ns)).toBe(false);
+  }, 120_000);
 });
