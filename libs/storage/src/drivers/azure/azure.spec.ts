@@ -4,11 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { requireServer } from '@kuik/testing';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describeDriverConformance } from '../../conformance/index.js';
-import { contentBytes, contentChunks, digestOf, MiB, streamDigest } from '../../conformance/content.js';
+import { contentBytes, digestOf, MiB } from '../../conformance/content.js';
+import { expectConfigError, expectRedirectsServe, writeAcrossRestarts } from '../../conformance/object-stores.js';
 import { expectStorageError, walkPaths } from '../../conformance/probes.js';
-import { isStorageError, type DriverConfigError } from '../../errors.js';
+import { isStorageError } from '../../errors.js';
 import { createDriver, type DriverParameters } from '../../factory.js';
 import type { StorageDriver } from '../../types.js';
 import { mapAzureError } from './errors.js';
@@ -60,33 +61,7 @@ describe('azure driver', () => {
     const p = `/resume-${run}/data`;
     const size = 40 * MiB + 12_345;
     // Sessions below, at and above the 8 MiB block: close() stages short blocks too.
-    const sessions = [7 * MiB, 1, 12 * MiB + 3, 8 * MiB, 2 * MiB + 99];
-    sessions.push(size - sessions.reduce((a, b) => a + b, 0));
-    const hash = createHash('sha256');
-    let done = 0;
-    for (const [i, n] of sessions.entries()) {
-      const restarted = await createDriver('azure', params({ rootdirectory: 'specific' }));
-      try {
-        const w = await restarted.writer(p, i > 0);
-        expect(w.size).toBe(done);
-        for (const c of contentChunks(77, size, done, n, 3 * MiB + 1)) {
-          hash.update(c);
-          await w.write(c);
-        }
-        done += n;
-        expect(w.size).toBe(done);
-        if (i < sessions.length - 1) await w.close();
-        else await w.commit();
-      } finally {
-        await restarted.close?.();
-      }
-      if (i < sessions.length - 1) {
-        await expectStorageError(d.stat(p), 'PathNotFound');
-        expect(await walkPaths(d, '/')).not.toContain(p);
-      }
-    }
-    expect((await d.stat(p)).size).toBe(size);
-    expect(await streamDigest(await d.reader(p))).toEqual({ sha256: hash.digest('hex'), size });
+    await writeAcrossRestarts(d, () => createDriver('azure', params({ rootdirectory: 'specific' })), p, size, [7 * MiB, 1, 12 * MiB + 3, 8 * MiB, 2 * MiB + 99]);
     // Committed as blocks in order; no state blob left; nothing in progress any more.
     const blocks = await service.getContainerClient(container).getBlockBlobClient(`specific/resume-${run}/data`).getBlockList('all');
     expect(blocks.uncommittedBlocks ?? []).toEqual([]);
@@ -154,19 +129,9 @@ describe('azure driver', () => {
   });
 
   it('gives read-only SAS URLs on 127.0.0.1 for GET and HEAD that serve the right bytes, and nothing else', async () => {
-    const p = `/redirect-${run}/blob`;
-    const bytes = contentBytes(3, 300_001);
-    await d.putContent(p, bytes);
-    const get = new URL((await d.redirectURL?.(p, { expiresIn: 60 })) as string);
-    expect(get.hostname).toBe('127.0.0.1');
+    const { get } = await expectRedirectsServe(d, `/redirect-${run}/blob`, contentBytes(3, 300_001));
     expect(get.searchParams.get('sp')).toBe('r');
     expect(new Date(get.searchParams.get('se') as string).getTime()).toBeLessThanOrEqual(Date.now() + 61_000);
-    const res = await fetch(get);
-    expect(res.status).toBe(200);
-    expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
-    const head = await fetch((await d.redirectURL?.(p, { method: 'HEAD' })) as string, { method: 'HEAD' });
-    expect(head.status).toBe(200);
-    expect(head.headers.get('content-length')).toBe(String(bytes.length));
     // Read-only: the same URL cannot write; a tampered signature is refused.
     const put = await fetch(get, { method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob' }, body: 'x' });
     expect(put.status).toBe(403);
@@ -214,14 +179,7 @@ describe('azure driver', () => {
       [params({ bucket: 'x' }), 'bucket', /unknown parameter/],
       [params({ rootdirectory: '../x' }), 'rootdirectory', /".." segment/],
     ];
-    for (const [p, key, message] of cases) {
-      let caught: unknown;
-      await createDriver('azure', p).catch((e: unknown) => (caught = e));
-      expect({ key, name: (caught as Error)?.name, errKey: (caught as DriverConfigError)?.key }).toEqual({ key, name: 'DriverConfigError', errKey: key });
-      expect((caught as Error).message).toMatch(message);
-      expect((caught as Error).message).toContain(`storage.azure.${key}`);
-      expect((caught as Error).message).not.toContain(accountkey);
-    }
+    for (const [p, key, message] of cases) await expectConfigError('azure', p, key, message, accountkey);
   });
 
   it('builds the service URL from accountname and realm when serviceurl is unset', async () => {

@@ -3,6 +3,7 @@
 // rootdirectory), plus createcontainer.
 import { DriverConfigError } from '../../errors.js';
 import { param, type DriverParameters } from '../../factory.js';
+import { parseRootDirectory } from '../object-store/keys.js';
 
 export const AZURE = 'azure';
 export const MiB = 1024 * 1024;
@@ -67,17 +68,7 @@ export function parseAzureConfig(params: DriverParameters): AzureConfig {
     accountKey,
     container,
     serviceUrl,
-    rootPrefix: parseRootDirectory(param.optionalString(AZURE, p, 'rootdirectory')),
+    rootPrefix: parseRootDirectory(AZURE, param.optionalString(AZURE, p, 'rootdirectory')),
     createContainer: param.bool(AZURE, p, 'createcontainer', false),
   };
-}
-
-/** "/registry/" → "registry/"; "" or "/" → "" (the container's root). */
-function parseRootDirectory(raw: string | undefined): string {
-  if (raw === undefined) return '';
-  const segments = raw.split('/').filter((s) => s !== '');
-  for (const s of segments) {
-    if (s === '.' || s === '..') throw new DriverConfigError(AZURE, 'rootdirectory', `must not contain a "${s}" segment`);
-  }
-  return segments.length ? segments.join('/') + '/' : '';
 }

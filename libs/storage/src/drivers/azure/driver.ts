@@ -4,7 +4,7 @@
 // wrapper (errors.ts) unless their meaning depends on the call.
 import { BlobSASPermissions, type BlobClient, type ContainerClient } from '@azure/storage-blob';
 import { addAbortSignal, Readable } from 'node:stream';
-import { ContentTooLargeError, InvalidOffsetError, PathNotFoundError } from '../../errors.js';
+import { ContentTooLargeError, PathNotFoundError } from '../../errors.js';
 import type {
   CallOptions,
   FileInfo,
@@ -15,7 +15,9 @@ import type {
   StorageDriver,
   WalkOptions,
 } from '../../types.js';
-import { inParallel } from './abort.js';
+import { inParallel } from '../object-store/abort.js';
+import { listChildren, walkFiles, type ListingPage } from '../object-store/listing.js';
+import { readRange } from '../object-store/range.js';
 import { AZURE, type AzureConfig } from './config.js';
 import { isInvalidRange, isNotFound } from './errors.js';
 import { KeyLayout } from './keys.js';
@@ -28,11 +30,6 @@ const PAGE_SIZE = 5000;
 const DELETE_CONCURRENCY = 32;
 /** Re-requests of a download interrupted mid-stream (the SDK resumes where it broke, same ETag). */
 const DOWNLOAD_RETRIES = 5;
-
-interface ListPage {
-  blobs: Array<{ name: string; size: number; modTime: Date }>;
-  prefixes: string[];
-}
 
 export class AzureDriver implements StorageDriver {
   readonly name = AZURE;
@@ -68,28 +65,21 @@ export class AzureDriver implements StorageDriver {
     });
   }
 
-  async reader(path: string, offset = 0, o?: ReadOptions): Promise<Readable> {
+  reader(path: string, offset = 0, o?: ReadOptions): Promise<Readable> {
     const signal = o?.signal;
     const length = o?.length;
     const blob = this.blob(path);
-    if (length === 0) {
-      const size = await this.blobSize(blob, signal);
-      if (offset > size) throw new InvalidOffsetError(AZURE, path, offset);
-      return Readable.from([]);
-    }
-    try {
-      // offset 0 without a length sends no Range ("bytes=0-" is 416 on an empty blob).
-      const res = await blob.download(offset, length, { abortSignal: signal, maxRetryRequests: DOWNLOAD_RETRIES });
-      const body = res.readableStreamBody as Readable | undefined;
-      if (!body) return Readable.from([]);
-      return signal ? addAbortSignal(signal, body) : body;
-    } catch (err) {
-      if (!isInvalidRange(err)) throw err;
-      // 416: at or past the end. Reading at exactly the end is an empty read, not an error.
-      const size = await this.blobSize(blob, signal);
-      if (offset === size) return Readable.from([]);
-      throw new InvalidOffsetError(AZURE, path, offset, err);
-    }
+    return readRange(AZURE, path, offset, length, {
+      open: async () => {
+        // offset 0 without a length sends no Range ("bytes=0-" is 416 on an empty blob).
+        const res = await blob.download(offset, length, { abortSignal: signal, maxRetryRequests: DOWNLOAD_RETRIES });
+        const body = res.readableStreamBody as Readable | undefined;
+        if (!body) return Readable.from([]);
+        return signal ? addAbortSignal(signal, body) : body;
+      },
+      size: () => this.blobSize(blob, signal),
+      isInvalidRange,
+    });
   }
 
   writer(path: string, append: boolean, o?: CallOptions): Promise<FileWriter> {
@@ -106,27 +96,15 @@ export class AzureDriver implements StorageDriver {
     }
     // Directories exist only through what they contain.
     for await (const page of this.pages(this.layout.dirPrefix(path), {}, o?.signal, 1)) {
-      const first = page.blobs[0];
+      const first = page.objects[0];
       if (first) return { path, size: 0, modTime: first.modTime, isDir: true };
       break;
     }
     throw new PathNotFoundError(AZURE, path);
   }
 
-  async list(path: string, o?: CallOptions): Promise<string[]> {
-    const out = new Set<string>();
-    for await (const page of this.pages(this.layout.dirPrefix(path), { delimiter: '/' }, o?.signal)) {
-      for (const b of page.blobs) {
-        const p = this.layout.pathOf(b.name);
-        if (p !== null) out.add(p);
-      }
-      for (const prefix of page.prefixes) {
-        const p = this.layout.pathOf(prefix.replace(/\/$/, ''));
-        if (p !== null) out.add(p);
-      }
-    }
-    if (out.size === 0 && path !== '/') throw new PathNotFoundError(AZURE, path);
-    return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  list(path: string, o?: CallOptions): Promise<string[]> {
+    return listChildren(AZURE, this.layout, path, this.pages(this.layout.dirPrefix(path), { delimiter: '/' }, o?.signal));
   }
 
   async move(sourcePath: string, destPath: string, o?: CallOptions): Promise<void> {
@@ -153,9 +131,9 @@ export class AzureDriver implements StorageDriver {
     // Everything under the directory, whatever it is (including blobs that are not valid paths).
     const under = (async () => {
       for await (const page of this.pages(this.layout.dirPrefix(path), {}, signal)) {
-        found += page.blobs.length;
+        found += page.objects.length;
         await this.deleteNames(
-          page.blobs.map((b) => b.name),
+          page.objects.map((b) => b.name),
           signal,
         );
       }
@@ -164,7 +142,7 @@ export class AzureDriver implements StorageDriver {
     const uploads = (async () => {
       for await (const page of this.pages(this.layout.uploadTreePrefix(path), {}, signal)) {
         await this.deleteNames(
-          page.blobs.map((b) => b.name),
+          page.objects.map((b) => b.name),
           signal,
         );
       }
@@ -184,19 +162,8 @@ export class AzureDriver implements StorageDriver {
     });
   }
 
-  async *walk(path: string, o?: WalkOptions): AsyncIterable<FileInfo> {
-    const prefix = this.layout.dirPrefix(path);
-    const after = o?.startAfter;
-    const afterKey = after === undefined ? undefined : this.layout.startAfterKey(after);
-    // startFrom (inclusive) only helps inside the listed prefix's range; the filter below is exact.
-    const startFrom = afterKey !== undefined && afterKey > prefix ? afterKey : undefined;
-    for await (const page of this.pages(prefix, startFrom ? { startFrom } : {}, o?.signal)) {
-      for (const b of page.blobs) {
-        const p = this.layout.pathOf(b.name);
-        if (p === null || (after !== undefined && !(p > after))) continue;
-        yield { path: p, size: b.size, modTime: b.modTime, isDir: false };
-      }
-    }
+  walk(path: string, o?: WalkOptions): AsyncIterable<FileInfo> {
+    return walkFiles(this.layout, path, o?.startAfter, (prefix, startFrom) => this.pages(prefix, startFrom ? { startFrom } : {}, o?.signal));
   }
 
   async healthCheck(o?: CallOptions): Promise<void> {
@@ -228,13 +195,13 @@ export class AzureDriver implements StorageDriver {
     extra: { delimiter?: string; startFrom?: string },
     signal?: AbortSignal,
     maxPageSize = PAGE_SIZE,
-  ): AsyncGenerator<ListPage> {
+  ): AsyncGenerator<ListingPage> {
     const options = { prefix, abortSignal: signal, ...(extra.startFrom ? { startFrom: extra.startFrom } : {}) };
     if (extra.delimiter) {
       for await (const page of this.container.listBlobsByHierarchy(extra.delimiter, options).byPage({ maxPageSize })) {
         signal?.throwIfAborted();
         yield {
-          blobs: page.segment.blobItems.map((b) => ({ name: b.name, size: b.properties.contentLength ?? 0, modTime: b.properties.lastModified })),
+          objects: page.segment.blobItems.map((b) => ({ name: b.name, size: b.properties.contentLength ?? 0, modTime: b.properties.lastModified })),
           prefixes: (page.segment.blobPrefixes ?? []).map((p) => p.name),
         };
       }
@@ -243,7 +210,7 @@ export class AzureDriver implements StorageDriver {
     for await (const page of this.container.listBlobsFlat(options).byPage({ maxPageSize })) {
       signal?.throwIfAborted();
       yield {
-        blobs: page.segment.blobItems.map((b) => ({ name: b.name, size: b.properties.contentLength ?? 0, modTime: b.properties.lastModified })),
+        objects: page.segment.blobItems.map((b) => ({ name: b.name, size: b.properties.contentLength ?? 0, modTime: b.properties.lastModified })),
         prefixes: [],
       };
     }

@@ -26,7 +26,7 @@ import { type BlockBlobClient, type ContainerClient } from '@azure/storage-blob'
 import { randomBytes } from 'node:crypto';
 import { PathNotFoundError, StorageError } from '../../errors.js';
 import type { CallOptions, FileWriter } from '../../types.js';
-import { abortError, combineSignals } from './abort.js';
+import { ChunkBuffer, WriterSession } from '../object-store/writer.js';
 import { AZURE, MiB, type AzureConfig } from './config.js';
 import { isNotFound } from './errors.js';
 import type { KeyLayout } from './keys.js';
@@ -43,7 +43,6 @@ export const BLOCK_SIZE = 8 * MiB;
 /** Azure commits at most 50,000 blocks per blob (8 MiB blocks: up to ~390 GiB). */
 const MAX_BLOCKS = 50_000;
 const SEQ_DIGITS = 6;
-const INITIAL_BUFFER = 256 * 1024;
 
 interface WriterState {
   v: 1;
@@ -134,61 +133,51 @@ async function sessionBlocks(blob: BlockBlobClient, session: string, list: 'unco
 }
 
 class AzureWriter implements FileWriter {
-  private readonly session: string;
+  private readonly sessionId: string;
   private readonly blocks: Block[];
   private blocksBytes: number;
   private stateStored: boolean;
-  private buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
-  private bufLen = 0;
-  private state: 'open' | 'done' | 'failed' = 'open';
-  private busy = false;
+  private readonly buffer = new ChunkBuffer(BLOCK_SIZE);
+  private readonly session: WriterSession;
 
   constructor(
     private readonly path: string,
     private readonly blob: BlockBlobClient,
     private readonly stateBlob: BlockBlobClient,
-    private readonly sessionSignal: AbortSignal | undefined,
+    sessionSignal: AbortSignal | undefined,
     initial: { session: string; blocks: Block[]; stateStored: boolean },
   ) {
-    this.session = initial.session;
+    this.session = new WriterSession(AZURE, path, sessionSignal, this.buffer);
+    this.sessionId = initial.session;
     this.blocks = initial.blocks;
     this.blocksBytes = initial.blocks.reduce((n, b) => n + b.size, 0);
     this.stateStored = initial.stateStored;
   }
 
   get size(): number {
-    return this.blocksBytes + this.bufLen;
+    return this.blocksBytes + this.buffer.length;
   }
 
   write(chunk: Uint8Array, options?: CallOptions): Promise<void> {
-    return this.run(options, false, async (signal) => {
-      for (let off = 0; off < chunk.byteLength; ) {
-        const n = Math.min(BLOCK_SIZE - this.bufLen, chunk.byteLength - off);
-        this.reserve(this.bufLen + n);
-        this.buf.set(chunk.subarray(off, off + n), this.bufLen);
-        this.bufLen += n;
-        off += n;
-        if (this.bufLen === BLOCK_SIZE) await this.stageBuffer(signal);
-      }
-    });
+    return this.session.run(options, false, (signal) => this.buffer.append(chunk, () => this.stageBuffer(signal)));
   }
 
   close(options?: CallOptions): Promise<void> {
-    return this.run(options, true, async (signal) => {
-      if (this.bufLen > 0) await this.stageBuffer(signal);
+    return this.session.run(options, true, async (signal) => {
+      if (this.buffer.length > 0) await this.stageBuffer(signal);
       await this.saveState(signal);
     });
   }
 
   commit(options?: CallOptions): Promise<void> {
-    return this.run(options, true, async (signal) => {
+    return this.session.run(options, true, async (signal) => {
       if (this.blocks.length === 0) {
-        await this.blob.upload(this.buf.subarray(0, this.bufLen), this.bufLen, {
+        await this.blob.upload(this.buffer.bytes, this.buffer.length, {
           abortSignal: signal,
           blobHTTPHeaders: { blobContentType: 'application/octet-stream' },
         });
       } else {
-        if (this.bufLen > 0) await this.stageBuffer(signal);
+        if (this.buffer.length > 0) await this.stageBuffer(signal);
         await this.blob.commitBlockList(
           this.blocks.map((b) => b.id),
           { abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/octet-stream' } },
@@ -200,54 +189,9 @@ class AzureWriter implements FileWriter {
   }
 
   cancel(options?: CallOptions): Promise<void> {
-    return this.run(options, true, async (signal) => {
+    return this.session.run(options, true, async (signal) => {
       await this.stateBlob.deleteIfExists({ abortSignal: signal });
     });
-  }
-
-  /**
-   * One call at a time; any failure or abort ends the session (what the last close() persisted, or
-   * more, stays in progress for a reopen).
-   */
-  private async run(options: CallOptions | undefined, final: boolean, body: (signal: AbortSignal | undefined) => Promise<void>): Promise<void> {
-    const signal = combineSignals(this.sessionSignal, options?.signal);
-    if (signal?.aborted) {
-      this.release('failed');
-      throw abortError(signal);
-    }
-    if (this.state !== 'open') {
-      throw new StorageError(
-        'Unknown',
-        AZURE,
-        `${AZURE}: writer for ${this.path} ${this.state === 'done' ? 'is closed' : 'ended after a failure or an abort'}`,
-        { path: this.path },
-      );
-    }
-    if (this.busy) throw new StorageError('Unknown', AZURE, `${AZURE}: concurrent calls on one writer for ${this.path}`, { path: this.path });
-    this.busy = true;
-    try {
-      await body(signal);
-      if (final) this.release('done');
-    } catch (err) {
-      this.release('failed');
-      throw err;
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private release(state: 'done' | 'failed'): void {
-    this.state = state;
-    this.buf = Buffer.alloc(0);
-    this.bufLen = 0;
-  }
-
-  /** Grows the buffer geometrically up to the block size, so small writers stay small. */
-  private reserve(needed: number): void {
-    if (needed <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.min(BLOCK_SIZE, Math.max(needed, this.buf.length * 2)));
-    this.buf.copy(grown, 0, 0, this.bufLen);
-    this.buf = grown;
   }
 
   /** Stages the buffer as the next block and empties it. */
@@ -255,15 +199,15 @@ class AzureWriter implements FileWriter {
     if (this.blocks.length >= MAX_BLOCKS) {
       throw new StorageError('Unknown', AZURE, `${AZURE}: ${this.path} needs more than ${MAX_BLOCKS} blocks`, { path: this.path });
     }
-    const id = blockId(this.session, this.blocks.length);
-    await this.blob.stageBlock(id, this.buf.subarray(0, this.bufLen), this.bufLen, { abortSignal: signal });
-    this.blocks.push({ id, size: this.bufLen });
-    this.blocksBytes += this.bufLen;
-    this.bufLen = 0;
+    const id = blockId(this.sessionId, this.blocks.length);
+    await this.blob.stageBlock(id, this.buffer.bytes, this.buffer.length, { abortSignal: signal });
+    this.blocks.push({ id, size: this.buffer.length });
+    this.blocksBytes += this.buffer.length;
+    this.buffer.clear();
   }
 
   private async saveState(signal: AbortSignal | undefined): Promise<void> {
-    const s: WriterState = { v: 1, session: this.session, blocks: this.blocks.length, size: this.blocksBytes };
+    const s: WriterState = { v: 1, session: this.sessionId, blocks: this.blocks.length, size: this.blocksBytes };
     const body = JSON.stringify(s);
     await this.stateBlob.upload(body, Buffer.byteLength(body), {
       abortSignal: signal,

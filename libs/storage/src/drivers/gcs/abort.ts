@@ -1,16 +1,6 @@
 // AbortSignal plumbing for an SDK whose calls take no signal: a call aborted mid-way rejects at
 // once with an AbortError and its request finishes (or fails) in the background, unobserved.
-export function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  return a && b ? AbortSignal.any([a, b]) : (a ?? b);
-}
-
-export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  const e = new Error('The operation was aborted', { cause: reason });
-  e.name = 'AbortError';
-  return e;
-}
+import { abortError } from '../object-store/abort.js';
 
 export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;
@@ -35,15 +25,6 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
       },
     );
   });
-}
-
-/** Runs fn over items with at most `limit` in flight; rejects with the first failure. */
-export async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /**

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { DriverConfigError } from '../../errors.js';
 import { param, type DriverParameters } from '../../factory.js';
+import { parseRootDirectory } from '../object-store/keys.js';
 
 export const GCS = 'gcs';
 export const KiB = 1024;
@@ -123,7 +124,7 @@ export function parseGcsConfig(params: DriverParameters): GcsConfig {
     bucket,
     credentials,
     credentialsKey,
-    rootPrefix: parseRootDirectory(param.optionalString(GCS, p, 'rootdirectory')),
+    rootPrefix: parseRootDirectory(GCS, param.optionalString(GCS, p, 'rootdirectory')),
     chunkSize,
     endpoint,
     projectId: param.optionalString(GCS, p, 'projectid') ?? credentials?.project_id,
@@ -167,14 +168,4 @@ function checkCredentials(key: 'keyfile' | 'credentials', value: unknown, what: 
     if (c[field] !== undefined && typeof c[field] !== 'string') throw new DriverConfigError(GCS, key, `${what} has a non-string "${field}"`);
   }
   return c as unknown as GcsCredentials;
-}
-
-/** "/registry/" → "registry/"; "" or "/" → "" (the bucket's root). */
-function parseRootDirectory(raw: string | undefined): string {
-  if (raw === undefined) return '';
-  const segments = raw.split('/').filter((s) => s !== '');
-  for (const s of segments) {
-    if (s === '.' || s === '..') throw new DriverConfigError(GCS, 'rootdirectory', `must not contain a "${s}" segment`);
-  }
-  return segments.length ? segments.join('/') + '/' : '';
 }

@@ -3,8 +3,8 @@
 // commit (writer.ts); moves are server-side copies (rewrite) then deletes. Errors are left to the
 // base wrapper (errors.ts) unless their meaning depends on the call.
 import type { Bucket, File, Storage } from '@google-cloud/storage';
-import { addAbortSignal, Readable } from 'node:stream';
-import { ContentTooLargeError, InvalidOffsetError, PathNotFoundError, StorageError } from '../../errors.js';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { ContentTooLargeError, PathNotFoundError, StorageError } from '../../errors.js';
 import type {
   CallOptions,
   FileInfo,
@@ -15,7 +15,10 @@ import type {
   StorageDriver,
   WalkOptions,
 } from '../../types.js';
-import { abortError, Regulator, untilAborted } from './abort.js';
+import { abortError } from '../object-store/abort.js';
+import { listChildren, walkFiles } from '../object-store/listing.js';
+import { readRange } from '../object-store/range.js';
+import { Regulator, untilAborted } from './abort.js';
 import { GCS, type GcsConfig } from './config.js';
 import { httpStatus, isBucketMissing, isInvalidRange, isNotFound } from './errors.js';
 import { KeyLayout } from './keys.js';
@@ -102,26 +105,17 @@ export class GcsDriver implements StorageDriver {
     await putObject(this.bucket, this.layout.key(path), content, o?.signal);
   }
 
-  private async readerNow(path: string, offset: number, o?: ReadOptions): Promise<Readable> {
+  private readerNow(path: string, offset: number, o?: ReadOptions): Promise<Readable> {
     const signal = o?.signal;
     const length = o?.length;
     const file = this.file(path);
-    if (length === 0) {
-      const size = await this.objectSize(file, signal);
-      if (offset > size) throw new InvalidOffsetError(GCS, path, offset);
-      return Readable.from([]);
-    }
     // No Range for whole objects: "bytes=0-" is 416 on an empty object.
     const range = offset > 0 || length !== undefined ? { start: offset, ...(length !== undefined ? { end: offset + length - 1 } : {}) } : {};
-    try {
-      return (await openRead(file, range, signal)).stream;
-    } catch (err) {
-      if (!isInvalidRange(err)) throw err;
-      // 416: at or past the end. Reading at exactly the end is an empty read, not an error.
-      const size = await this.objectSize(file, signal);
-      if (offset === size) return Readable.from([]);
-      throw new InvalidOffsetError(GCS, path, offset, err);
-    }
+    return readRange(GCS, path, offset, length, {
+      open: async () => (await openRead(file, range, signal)).stream,
+      size: () => this.objectSize(file, signal),
+      isInvalidRange,
+    });
   }
 
   private async statNow(path: string, o?: CallOptions): Promise<FileInfo> {
@@ -137,26 +131,15 @@ export class GcsDriver implements StorageDriver {
     // Directories exist only through what they contain.
     for await (const page of listPages(this.bucket, this.layout.dirPrefix(path), { maxResults: 1 }, signal)) {
       const first = page.objects[0];
-      if (first) return { path, size: 0, modTime: first.updated, isDir: true };
+      if (first) return { path, size: 0, modTime: first.modTime, isDir: true };
       break;
     }
     throw new PathNotFoundError(GCS, path);
   }
 
-  private async listNow(path: string, o?: CallOptions): Promise<string[]> {
-    const out = new Set<string>(); // fake-gcs-server repeats every prefix on every page
-    for await (const page of listPages(this.bucket, this.layout.dirPrefix(path), { delimiter: '/' }, o?.signal)) {
-      for (const obj of page.objects) {
-        const p = this.layout.pathOf(obj.name);
-        if (p !== null) out.add(p);
-      }
-      for (const prefix of page.prefixes) {
-        const p = this.layout.pathOf(prefix.replace(/\/$/, ''));
-        if (p !== null) out.add(p);
-      }
-    }
-    if (out.size === 0 && path !== '/') throw new PathNotFoundError(GCS, path);
-    return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  private listNow(path: string, o?: CallOptions): Promise<string[]> {
+    // fake-gcs-server repeats every prefix on every page: listChildren keeps each path once.
+    return listChildren(GCS, this.layout, path, listPages(this.bucket, this.layout.dirPrefix(path), { delimiter: '/' }, o?.signal));
   }
 
   private async moveNow(sourcePath: string, destPath: string, o?: CallOptions): Promise<void> {
@@ -223,19 +206,10 @@ export class GcsDriver implements StorageDriver {
     });
   }
 
-  async *walk(path: string, o?: WalkOptions): AsyncIterable<FileInfo> {
-    const prefix = this.layout.dirPrefix(path);
-    const after = o?.startAfter;
-    const afterKey = after === undefined ? undefined : this.layout.startAfterKey(after);
-    // startOffset only helps when it lies inside the listed prefix's range; the filter below is exact.
-    const startOffset = afterKey !== undefined && afterKey > prefix ? afterKey : undefined;
-    for await (const page of listPages(this.bucket, prefix, startOffset ? { startOffset } : {}, o?.signal)) {
-      for (const obj of page.objects) {
-        const p = this.layout.pathOf(obj.name);
-        if (p === null || (after !== undefined && !(p > after))) continue;
-        yield { path: p, size: obj.size, modTime: obj.updated, isDir: false };
-      }
-    }
+  walk(path: string, o?: WalkOptions): AsyncIterable<FileInfo> {
+    return walkFiles(this.layout, path, o?.startAfter, (prefix, startOffset) =>
+      listPages(this.bucket, prefix, startOffset ? { startOffset } : {}, o?.signal),
+    );
   }
 
   async healthCheck(o?: CallOptions): Promise<void> {

@@ -5,16 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ApiError, Storage } from '@google-cloud/storage';
 import { requireServer } from '@kuik/testing';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeDriverConformance } from '../../conformance/index.js';
-import { contentBytes, contentChunks, MiB, streamDigest } from '../../conformance/content.js';
+import { contentBytes, MiB } from '../../conformance/content.js';
+import { expectConfigError, expectRedirectsServe, writeAcrossRestarts } from '../../conformance/object-stores.js';
 import { expectStorageError, walkPaths } from '../../conformance/probes.js';
-import { isStorageError, type DriverConfigError } from '../../errors.js';
+import { isStorageError } from '../../errors.js';
 import { createDriver, type DriverParameters } from '../../factory.js';
 import type { StorageDriver } from '../../types.js';
 import { mapGcsError } from './errors.js';
@@ -133,32 +134,7 @@ describe('gcs driver', () => {
     const size = 40 * MiB + 12_345;
     // chunksize 1 MiB: 41 parts, more than one compose (32 sources) can take.
     const sessions = [7 * MiB, 1, 12 * MiB + 3, 256 * 1024 - 1, 4 * MiB];
-    sessions.push(size - sessions.reduce((a, b) => a + b, 0));
-    const hash = createHash('sha256');
-    let done = 0;
-    for (const [i, n] of sessions.entries()) {
-      const restarted = await createDriver('gcs', params({ rootdirectory: 'specific', chunksize: MiB }));
-      try {
-        const w = await restarted.writer(p, i > 0);
-        expect(w.size).toBe(done);
-        for (const c of contentChunks(77, size, done, n, 3 * MiB + 1)) {
-          hash.update(c);
-          await w.write(c);
-        }
-        done += n;
-        expect(w.size).toBe(done);
-        if (i < sessions.length - 1) await w.close();
-        else await w.commit();
-      } finally {
-        await restarted.close?.();
-      }
-      if (i < sessions.length - 1) {
-        await expectStorageError(d.stat(p), 'PathNotFound');
-        expect(await walkPaths(d, '/')).not.toContain(p);
-      }
-    }
-    expect((await d.stat(p)).size).toBe(size);
-    expect(await streamDigest(await d.reader(p))).toEqual({ sha256: hash.digest('hex'), size });
+    await writeAcrossRestarts(d, () => createDriver('gcs', params({ rootdirectory: 'specific', chunksize: MiB })), p, size, sessions);
     // Parts and compose temporaries are gone; nothing is in progress any more.
     expect(await bucketObjects('specific/~kuik/')).toEqual([]);
     await expectStorageError(d.writer(p, true), 'PathNotFound');
@@ -212,21 +188,11 @@ describe('gcs driver', () => {
 
   it('gives V4 signed GET and HEAD URLs on 127.0.0.1 that serve the right bytes; none without a private key', async () => {
     const p = `/redirect-${run}/blob`;
-    const bytes = contentBytes(3, 300_001);
-    await d.putContent(p, bytes);
-    const get = new URL((await d.redirectURL?.(p, { expiresIn: 60 })) as string);
-    expect(get.hostname).toBe('127.0.0.1');
+    const { get, head } = await expectRedirectsServe(d, p, contentBytes(3, 300_001));
     expect(get.searchParams.get('X-Goog-Algorithm')).toBe('GOOG4-RSA-SHA256');
     expect(get.searchParams.get('X-Goog-Expires')).toBe('60');
     expect(get.searchParams.get('X-Goog-Credential')).toMatch(/^kuik-test@/);
-    const res = await fetch(get);
-    expect(res.status).toBe(200);
-    expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
-    const headUrl = (await d.redirectURL?.(p, { method: 'HEAD' })) as string;
-    expect(new URL(headUrl).searchParams.get('X-Goog-Signature')).not.toBe(get.searchParams.get('X-Goog-Signature'));
-    const head = await fetch(headUrl, { method: 'HEAD' });
-    expect(head.status).toBe(200);
-    expect(head.headers.get('content-length')).toBe(String(bytes.length));
+    expect(head.searchParams.get('X-Goog-Signature')).not.toBe(get.searchParams.get('X-Goog-Signature'));
 
     const unsigned = await createDriver('gcs', params({ rootdirectory: 'specific' }));
     expect(await unsigned.redirectURL?.(p)).toBeNull();
@@ -287,14 +253,7 @@ describe('gcs driver', () => {
         [params({ rootdirectory: 'a/../b' }), 'rootdirectory', /".." segment/],
         [params({ maxconcurrency: 10 }), 'maxconcurrency', /between 25 and/],
       ];
-      for (const [p, key, message] of cases) {
-        let caught: unknown;
-        await createDriver('gcs', p).catch((e: unknown) => (caught = e));
-        expect({ key, name: (caught as Error)?.name, errKey: (caught as DriverConfigError)?.key }).toEqual({ key, name: 'DriverConfigError', errKey: key });
-        expect((caught as Error).message).toMatch(message);
-        expect((caught as Error).message).toContain(`storage.gcs.${key}`);
-        expect((caught as Error).message).not.toContain('PRIVATE KEY');
-      }
+      for (const [p, key, message] of cases) await expectConfigError('gcs', p, key, message, 'PRIVATE KEY');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

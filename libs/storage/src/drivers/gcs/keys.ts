@@ -1,47 +1,21 @@
-// Where paths live in the bucket. A path "/a/b" is the object `${rootPrefix}a/b`. In-progress
-// writes (writer.ts) keep their parts under `${rootPrefix}~kuik/uploads/a/b/~part-00000001`: "~" is
-// outside the characters a path segment may use, so no path can name those objects, list/walk skip
-// them (pathOf), and the tree mirrors the paths so that deleting a directory can also drop the
-// in-progress writes under it (uploadTreePrefix).
-import { pathProblem } from '../../paths.js';
+// Where paths live in the bucket: the shared mapping (../object-store/keys.ts), plus the parts of
+// in-progress writes (writer.ts) under `${rootPrefix}~kuik/uploads/a/b/~part-00000001`, out of reach
+// of paths and skipped by list/walk. The tree mirrors the paths so that deleting a directory can
+// also drop the in-progress writes under it (uploadTreePrefix).
+import { ObjectKeyLayout } from '../object-store/keys.js';
 
-const UPLOADS = '~kuik/uploads/';
 const PART = 'part-';
 const PART_DIGITS = 8;
 
-export class KeyLayout {
-  constructor(readonly rootPrefix: string) {}
-
-  /** Object name of a (validated, non-root) path. */
-  key(path: string): string {
-    return this.rootPrefix + path.slice(1);
-  }
-
-  /** Prefix of everything under a directory path (the root prefix for '/'). */
-  dirPrefix(path: string): string {
-    return path === '/' ? this.rootPrefix : this.key(path) + '/';
-  }
-
-  /** The path an object name stands for, or null when it is not one of ours (internal, foreign, marker). */
-  pathOf(name: string): string | null {
-    if (!name.startsWith(this.rootPrefix)) return null;
-    const path = '/' + name.slice(this.rootPrefix.length);
-    return pathProblem(path) === null ? path : null;
-  }
-
-  /** Where a walk resuming after `path` may start listing (inclusive; the caller filters exactly). */
-  startAfterKey(path: string): string | undefined {
-    return path.startsWith('/') ? this.rootPrefix + path.slice(1) : undefined;
-  }
-
+export class KeyLayout extends ObjectKeyLayout {
   /** Prefix of every object of the in-progress write at path (its parts and compose temporaries). */
   uploadPrefix(path: string): string {
-    return `${this.rootPrefix}${UPLOADS}${path.slice(1)}/~`;
+    return this.internalKey(`uploads/${path.slice(1)}/~`);
   }
 
   /** Prefix of the in-progress writes at path and at every path under it. */
   uploadTreePrefix(path: string): string {
-    return path === '/' ? `${this.rootPrefix}${UPLOADS}` : `${this.rootPrefix}${UPLOADS}${path.slice(1)}/`;
+    return this.internalKey(path === '/' ? 'uploads/' : `uploads/${path.slice(1)}/`);
   }
 
   partPrefix(path: string): string {

@@ -1,30 +1,20 @@
 // The few object-level calls the driver and its writers share: paged listing, small uploads,
 // bounded-parallel deletes.
 import type { Bucket, File, GetFilesOptions } from '@google-cloud/storage';
-import { inParallel, untilAborted } from './abort.js';
+import { inParallel } from '../object-store/abort.js';
+import type { ListedObject, ListingPage } from '../object-store/listing.js';
+import { untilAborted } from './abort.js';
 import { isNotFound } from './errors.js';
-
-export interface ObjectEntry {
-  name: string;
-  size: number;
-  updated: Date;
-}
-
-export interface ListPage {
-  objects: ObjectEntry[];
-  /** Common prefixes (with delimiter), each ending with the delimiter. */
-  prefixes: string[];
-}
 
 /** Objects per listing page (the JSON API's maximum is 1000). */
 const PAGE_SIZE = 1000;
 /** Deletes in flight at once (GCS has no batch delete in this SDK). */
 export const DELETE_CONCURRENCY = 32;
 
-export function entryOf(file: File): ObjectEntry {
+export function entryOf(file: File): ListedObject {
   const m = file.metadata;
   const updated = m.updated ?? m.timeCreated;
-  return { name: file.name, size: Number(m.size ?? 0), updated: updated ? new Date(updated) : new Date(0) };
+  return { name: file.name, size: Number(m.size ?? 0), modTime: updated ? new Date(updated) : new Date(0) };
 }
 
 /** Listing pages under a prefix, in lexical order of names (pageToken pagination, never autoPaginate). */
@@ -33,7 +23,7 @@ export async function* listPages(
   prefix: string,
   extra: { delimiter?: string; startOffset?: string; maxResults?: number },
   signal?: AbortSignal,
-): AsyncGenerator<ListPage> {
+): AsyncGenerator<ListingPage> {
   let pageToken: string | undefined;
   do {
     signal?.throwIfAborted();
@@ -48,8 +38,8 @@ export async function* listPages(
 }
 
 /** Every object name under a prefix. */
-export async function listNames(bucket: Bucket, prefix: string, signal?: AbortSignal): Promise<ObjectEntry[]> {
-  const out: ObjectEntry[] = [];
+export async function listNames(bucket: Bucket, prefix: string, signal?: AbortSignal): Promise<ListedObject[]> {
+  const out: ListedObject[] = [];
   for await (const page of listPages(bucket, prefix, {}, signal)) out.push(...page.objects);
   return out;
 }

@@ -29,7 +29,9 @@
 import type { Bucket } from '@google-cloud/storage';
 import { PathNotFoundError, StorageError } from '../../errors.js';
 import type { CallOptions, FileWriter } from '../../types.js';
-import { abortError, combineSignals, inParallel, untilAborted } from './abort.js';
+import { inParallel } from '../object-store/abort.js';
+import { ChunkBuffer, WriterSession } from '../object-store/writer.js';
+import { untilAborted } from './abort.js';
 import { GCS, type GcsConfig } from './config.js';
 import type { KeyLayout } from './keys.js';
 import { deleteNames, deletePrefix, listNames, putObject } from './objects.js';
@@ -50,7 +52,6 @@ interface Part {
 /** GCS compose takes 1 to 32 source objects per call. */
 export const MAX_COMPOSE_SOURCES = 32;
 const COMPOSE_CONCURRENCY = 8;
-const INITIAL_BUFFER = 256 * 1024;
 
 export async function openWriter(ctx: GcsContext, path: string, append: boolean, signal?: AbortSignal): Promise<FileWriter> {
   if (!append) {
@@ -80,55 +81,45 @@ async function listParts(ctx: GcsContext, path: string, signal?: AbortSignal): P
 class GcsWriter implements FileWriter {
   private readonly parts: Part[];
   private partsBytes: number;
-  private buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
-  private bufLen = 0;
-  private state: 'open' | 'done' | 'failed' = 'open';
-  private busy = false;
+  private readonly buffer: ChunkBuffer;
+  private readonly session: WriterSession;
 
   constructor(
     private readonly ctx: GcsContext,
     private readonly path: string,
-    private readonly sessionSignal: AbortSignal | undefined,
+    sessionSignal: AbortSignal | undefined,
     parts: Part[],
   ) {
     this.parts = parts;
     this.partsBytes = parts.reduce((n, p) => n + p.size, 0);
+    this.buffer = new ChunkBuffer(ctx.cfg.chunkSize);
+    this.session = new WriterSession(GCS, path, sessionSignal, this.buffer);
   }
 
   get size(): number {
-    return this.partsBytes + this.bufLen;
+    return this.partsBytes + this.buffer.length;
   }
 
   write(chunk: Uint8Array, options?: CallOptions): Promise<void> {
-    return this.run(options, false, async (signal) => {
-      const partSize = this.ctx.cfg.chunkSize;
-      for (let off = 0; off < chunk.byteLength; ) {
-        const n = Math.min(partSize - this.bufLen, chunk.byteLength - off);
-        this.reserve(this.bufLen + n);
-        this.buf.set(chunk.subarray(off, off + n), this.bufLen);
-        this.bufLen += n;
-        off += n;
-        if (this.bufLen === partSize) await this.uploadPart(signal);
-      }
-    });
+    return this.session.run(options, false, (signal) => this.buffer.append(chunk, () => this.uploadPart(signal)));
   }
 
   close(options?: CallOptions): Promise<void> {
     // An empty part still records that a write is in progress (reopenable with size 0).
-    return this.run(options, true, async (signal) => {
-      if (this.bufLen > 0 || this.parts.length === 0) await this.uploadPart(signal);
+    return this.session.run(options, true, async (signal) => {
+      if (this.buffer.length > 0 || this.parts.length === 0) await this.uploadPart(signal);
     });
   }
 
   commit(options?: CallOptions): Promise<void> {
-    return this.run(options, true, async (signal) => {
+    return this.session.run(options, true, async (signal) => {
       const { bucket, layout } = this.ctx;
       const dest = layout.key(this.path);
       if (this.parts.length === 0) {
-        await putObject(bucket, dest, this.buf.subarray(0, this.bufLen), signal);
+        await putObject(bucket, dest, this.buffer.bytes, signal);
         return;
       }
-      if (this.bufLen > 0) await this.uploadPart(signal);
+      if (this.buffer.length > 0) await this.uploadPart(signal);
       const temporaries = await this.compose(dest, signal);
       // The content is published; what is left is litter that a later writer(path, false), cancel()
       // or delete of a parent directory removes, so a failure here does not fail the commit.
@@ -138,7 +129,7 @@ class GcsWriter implements FileWriter {
 
   cancel(options?: CallOptions): Promise<void> {
     // Every part at this path, including ones this writer never saw.
-    return this.run(options, true, (signal) => deletePrefix(this.ctx.bucket, this.ctx.layout.uploadPrefix(this.path), signal));
+    return this.session.run(options, true, (signal) => deletePrefix(this.ctx.bucket, this.ctx.layout.uploadPrefix(this.path), signal));
   }
 
   /** Composes the parts into dest, in rounds of at most 32 sources; returns the temporaries made. */
@@ -165,58 +156,13 @@ class GcsWriter implements FileWriter {
     return temporaries;
   }
 
-  /**
-   * One call at a time; any failure or abort ends the session (what the last close() persisted, or
-   * more, stays in progress for a reopen).
-   */
-  private async run(options: CallOptions | undefined, final: boolean, body: (signal: AbortSignal | undefined) => Promise<void>): Promise<void> {
-    const signal = combineSignals(this.sessionSignal, options?.signal);
-    if (signal?.aborted) {
-      this.release('failed');
-      throw abortError(signal);
-    }
-    if (this.state !== 'open') {
-      throw new StorageError(
-        'Unknown',
-        GCS,
-        `${GCS}: writer for ${this.path} ${this.state === 'done' ? 'is closed' : 'ended after a failure or an abort'}`,
-        { path: this.path },
-      );
-    }
-    if (this.busy) throw new StorageError('Unknown', GCS, `${GCS}: concurrent calls on one writer for ${this.path}`, { path: this.path });
-    this.busy = true;
-    try {
-      await body(signal);
-      if (final) this.release('done');
-    } catch (err) {
-      this.release('failed');
-      throw err;
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private release(state: 'done' | 'failed'): void {
-    this.state = state;
-    this.buf = Buffer.alloc(0);
-    this.bufLen = 0;
-  }
-
-  /** Grows the buffer geometrically up to the part size, so small writers stay small. */
-  private reserve(needed: number): void {
-    if (needed <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.min(this.ctx.cfg.chunkSize, Math.max(needed, this.buf.length * 2)));
-    this.buf.copy(grown, 0, 0, this.bufLen);
-    this.buf = grown;
-  }
-
   /** Uploads the buffer as the next part and empties it. */
   private async uploadPart(signal: AbortSignal | undefined): Promise<void> {
     const n = this.parts.length + 1;
     const name = this.ctx.layout.partKey(this.path, n);
-    await putObject(this.ctx.bucket, name, this.buf.subarray(0, this.bufLen), signal);
-    this.parts.push({ n, name, size: this.bufLen });
-    this.partsBytes += this.bufLen;
-    this.bufLen = 0;
+    await putObject(this.ctx.bucket, name, this.buffer.bytes, signal);
+    this.parts.push({ n, name, size: this.buffer.length });
+    this.partsBytes += this.buffer.length;
+    this.buffer.clear();
   }
 }

@@ -4,6 +4,7 @@
 import type { ObjectCannedACL, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
 import { DriverConfigError } from '../../errors.js';
 import { param, type DriverParameters } from '../../factory.js';
+import { parseRootDirectory } from '../object-store/keys.js';
 
 export const S3 = 's3';
 export const MiB = 1024 * 1024;
@@ -144,7 +145,7 @@ export function parseS3Config(params: DriverParameters): S3Config {
     endpoint,
     forcePathStyle: param.bool(S3, p, 'forcepathstyle', endpoint !== undefined),
     credentials: accessKey !== undefined && secretKey !== undefined ? { accessKeyId: accessKey, secretAccessKey: secretKey } : undefined,
-    rootPrefix: parseRootDirectory(param.optionalString(S3, p, 'rootdirectory')),
+    rootPrefix: parseRootDirectory(S3, param.optionalString(S3, p, 'rootdirectory')),
     chunkSize: param.int(S3, p, 'chunksize', 10 * MiB, MIN_PART_SIZE, MAX_PART_SIZE),
     multipartCopyThreshold: param.int(S3, p, 'multipartcopythresholdsize', 32 * MiB, 0, MAX_PART_SIZE),
     multipartCopyChunkSize: param.int(S3, p, 'multipartcopychunksize', 32 * MiB, MIN_PART_SIZE, MAX_PART_SIZE),
@@ -157,14 +158,4 @@ export function parseS3Config(params: DriverParameters): S3Config {
     objectAcl: objectAcl as ObjectCannedACL | undefined,
     createBucket: param.bool(S3, p, 'createbucket', false),
   };
-}
-
-/** "/registry/" → "registry/"; "" or "/" → "" (the bucket's root). */
-function parseRootDirectory(raw: string | undefined): string {
-  if (raw === undefined) return '';
-  const segments = raw.split('/').filter((s) => s !== '');
-  for (const s of segments) {
-    if (s === '.' || s === '..') throw new DriverConfigError(S3, 'rootdirectory', `must not contain a "${s}" segment`);
-  }
-  return segments.length ? segments.join('/') + '/' : '';
 }

@@ -9,12 +9,11 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type ListObjectsV2CommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { addAbortSignal, Readable } from 'node:stream';
-import { ContentTooLargeError, InvalidOffsetError, PathNotFoundError, StorageError } from '../../errors.js';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { ContentTooLargeError, PathNotFoundError, StorageError } from '../../errors.js';
 import type {
   CallOptions,
   FileInfo,
@@ -25,6 +24,8 @@ import type {
   StorageDriver,
   WalkOptions,
 } from '../../types.js';
+import { listChildren, walkFiles, type ListingPage } from '../object-store/listing.js';
+import { readRange } from '../object-store/range.js';
 import type { S3Clients } from './client.js';
 import { S3, type S3Config } from './config.js';
 import { copyObject } from './copy.js';
@@ -81,29 +82,22 @@ export class S3Driver implements StorageDriver {
     );
   }
 
-  async reader(path: string, offset = 0, o?: ReadOptions): Promise<Readable> {
+  reader(path: string, offset = 0, o?: ReadOptions): Promise<Readable> {
     const key = this.layout.key(path);
     const signal = o?.signal;
     const length = o?.length;
-    if (length === 0) {
-      const size = await this.objectSize(key, signal);
-      if (offset > size) throw new InvalidOffsetError(S3, path, offset);
-      return Readable.from([]);
-    }
     // No Range for whole objects: "bytes=0-" is 416 on an empty object.
     const Range = offset > 0 || length !== undefined ? `bytes=${offset}-${length === undefined ? '' : offset + length - 1}` : undefined;
-    try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: key, Range }), { abortSignal: signal });
-      const body = out.Body as Readable;
-      // The SDK's own abort listener only covers the request; this one ends the body with an AbortError.
-      return signal ? addAbortSignal(signal, body) : body;
-    } catch (err) {
-      if (!isInvalidRange(err)) throw err;
-      // 416: at or past the end. Reading at exactly the end is an empty read, not an error.
-      const size = await this.objectSize(key, signal);
-      if (offset === size) return Readable.from([]);
-      throw new InvalidOffsetError(S3, path, offset, err);
-    }
+    return readRange(S3, path, offset, length, {
+      open: async () => {
+        const out = await this.s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: key, Range }), { abortSignal: signal });
+        const body = out.Body as Readable;
+        // The SDK's own abort listener only covers the request; this one ends the body with an AbortError.
+        return signal ? addAbortSignal(signal, body) : body;
+      },
+      size: () => this.objectSize(key, signal),
+      isInvalidRange,
+    });
   }
 
   writer(path: string, append: boolean, o?: CallOptions): Promise<FileWriter> {
@@ -128,21 +122,8 @@ export class S3Driver implements StorageDriver {
     return { path, size: 0, modTime: first.LastModified ?? new Date(), isDir: true };
   }
 
-  async list(path: string, o?: CallOptions): Promise<string[]> {
-    const prefix = this.layout.dirPrefix(path);
-    const out: string[] = [];
-    for await (const page of this.pages(prefix, { Delimiter: '/' }, o?.signal)) {
-      for (const obj of page.Contents ?? []) {
-        const p = obj.Key === undefined ? null : this.layout.pathOf(obj.Key);
-        if (p !== null) out.push(p);
-      }
-      for (const cp of page.CommonPrefixes ?? []) {
-        const p = cp.Prefix === undefined ? null : this.layout.pathOf(cp.Prefix.replace(/\/$/, ''));
-        if (p !== null) out.push(p);
-      }
-    }
-    if (out.length === 0 && path !== '/') throw new PathNotFoundError(S3, path);
-    return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  list(path: string, o?: CallOptions): Promise<string[]> {
+    return listChildren(S3, this.layout, path, this.pages(this.layout.dirPrefix(path), { Delimiter: '/' }, o?.signal));
   }
 
   async move(sourcePath: string, destPath: string, o?: CallOptions): Promise<void> {
@@ -175,8 +156,8 @@ export class S3Driver implements StorageDriver {
     if (await this.exists(key, signal)) batch.push(key);
     // Everything under the directory, whatever it is (including keys that are not valid paths).
     for await (const page of this.pages(key + '/', {}, signal)) {
-      for (const obj of page.Contents ?? []) {
-        if (obj.Key !== undefined) batch.push(obj.Key);
+      for (const obj of page.objects) {
+        batch.push(obj.name);
         if (batch.length === DELETE_BATCH) await flush();
       }
     }
@@ -190,19 +171,8 @@ export class S3Driver implements StorageDriver {
     return getSignedUrl(this.s3, command, { expiresIn: o?.expiresIn ?? 1200 });
   }
 
-  async *walk(path: string, o?: WalkOptions): AsyncIterable<FileInfo> {
-    const prefix = this.layout.dirPrefix(path);
-    const after = o?.startAfter;
-    const afterKey = after === undefined ? undefined : this.layout.startAfterKey(after);
-    // StartAfter only helps when it lies inside the listed prefix's range; the filter below is exact.
-    const StartAfter = afterKey !== undefined && afterKey > prefix ? afterKey : undefined;
-    for await (const page of this.pages(prefix, StartAfter ? { StartAfter } : {}, o?.signal)) {
-      for (const obj of page.Contents ?? []) {
-        const p = obj.Key === undefined ? null : this.layout.pathOf(obj.Key);
-        if (p === null || (after !== undefined && !(p > after))) continue;
-        yield { path: p, size: obj.Size ?? 0, modTime: obj.LastModified ?? new Date(0), isDir: false };
-      }
-    }
+  walk(path: string, o?: WalkOptions): AsyncIterable<FileInfo> {
+    return walkFiles(this.layout, path, o?.startAfter, (prefix, StartAfter) => this.pages(prefix, StartAfter ? { StartAfter } : {}, o?.signal));
   }
 
   async healthCheck(o?: CallOptions): Promise<void> {
@@ -241,18 +211,19 @@ export class S3Driver implements StorageDriver {
   }
 
   /** ListObjectsV2 pages under a prefix (ContinuationToken pagination). */
-  private async *pages(
-    Prefix: string,
-    extra: { Delimiter?: string; StartAfter?: string },
-    signal?: AbortSignal,
-  ): AsyncGenerator<ListObjectsV2CommandOutput> {
+  private async *pages(Prefix: string, extra: { Delimiter?: string; StartAfter?: string }, signal?: AbortSignal): AsyncGenerator<ListingPage> {
     let ContinuationToken: string | undefined;
     do {
       signal?.throwIfAborted();
       const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix, ContinuationToken, ...extra }), {
         abortSignal: signal,
       });
-      yield page;
+      yield {
+        objects: (page.Contents ?? []).flatMap((obj) =>
+          obj.Key === undefined ? [] : [{ name: obj.Key, size: obj.Size ?? 0, modTime: obj.LastModified ?? new Date(0) }],
+        ),
+        prefixes: (page.CommonPrefixes ?? []).flatMap((cp) => (cp.Prefix === undefined ? [] : [cp.Prefix])),
+      };
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
   }

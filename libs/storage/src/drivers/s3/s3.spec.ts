@@ -14,6 +14,7 @@ import { Client as MinioClient } from 'minio';
 import { createHash, randomBytes } from 'node:crypto';
 import { describeDriverConformance } from '../../conformance/index.js';
 import { contentBytes, contentChunks, contentDigest, MiB, streamDigest } from '../../conformance/content.js';
+import { expectRedirectsServe, writeAcrossRestarts } from '../../conformance/object-stores.js';
 import { collect, expectStorageError, walkPaths } from '../../conformance/probes.js';
 import { createDriver, type DriverParameters } from '../../factory.js';
 import { isStorageError } from '../../errors.js';
@@ -93,33 +94,7 @@ describe('s3 driver', () => {
     const p = `/resume-${run}/data`;
     const size = 40 * MiB + 12_345;
     // Session sizes around the 5 MiB minimum part and the 10 MiB default chunksize.
-    const sessions = [7 * MiB, 1, 12 * MiB + 3, 4 * MiB, 2 * MiB + 99];
-    sessions.push(size - sessions.reduce((a, b) => a + b, 0));
-    const hash = createHash('sha256');
-    let done = 0;
-    for (const [i, n] of sessions.entries()) {
-      const restarted = await createDriver('s3', params({ rootdirectory: 'specific' }));
-      try {
-        const w = await restarted.writer(p, i > 0);
-        expect(w.size).toBe(done);
-        for (const c of contentChunks(77, size, done, n, 3 * MiB + 1)) {
-          hash.update(c);
-          await w.write(c);
-        }
-        done += n;
-        expect(w.size).toBe(done);
-        if (i < sessions.length - 1) await w.close();
-        else await w.commit();
-      } finally {
-        await restarted.close?.();
-      }
-      if (i < sessions.length - 1) {
-        await expectStorageError(d.stat(p), 'PathNotFound');
-        expect(await walkPaths(d, '/')).not.toContain(p);
-      }
-    }
-    expect((await d.stat(p)).size).toBe(size);
-    expect(await streamDigest(await d.reader(p))).toEqual({ sha256: hash.digest('hex'), size });
+    await writeAcrossRestarts(d, () => createDriver('s3', params({ rootdirectory: 'specific' })), p, size, [7 * MiB, 1, 12 * MiB + 3, 4 * MiB, 2 * MiB + 99]);
     // Completed: no upload left in progress, no tail object left behind.
     const uploads = await sdk.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `specific/resume-${run}/` }));
     expect(uploads.Uploads ?? []).toEqual([]);
@@ -180,18 +155,8 @@ describe('s3 driver', () => {
   }, 60_000);
 
   it('gives presigned GET and HEAD URLs on 127.0.0.1 that serve the right bytes', async () => {
-    const p = `/redirect-${run}/blob`;
-    const bytes = contentBytes(3, 300_001);
-    await d.putContent(p, bytes);
-    const get = new URL((await d.redirectURL?.(p, { expiresIn: 60 })) as string);
-    expect(get.hostname).toBe('127.0.0.1');
+    const { get } = await expectRedirectsServe(d, `/redirect-${run}/blob`, contentBytes(3, 300_001));
     expect(get.searchParams.get('X-Amz-Expires')).toBe('60');
-    const res = await fetch(get);
-    expect(res.status).toBe(200);
-    expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
-    const head = await fetch((await d.redirectURL?.(p, { method: 'HEAD' })) as string, { method: 'HEAD' });
-    expect(head.status).toBe(200);
-    expect(head.headers.get('content-length')).toBe(String(bytes.length));
   });
 
   it('moves large objects with multipart UploadPartCopy, byte for byte', async () => {

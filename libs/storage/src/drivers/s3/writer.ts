@@ -38,6 +38,7 @@ import {
 import type { Readable } from 'node:stream';
 import { PathNotFoundError, StorageError } from '../../errors.js';
 import type { CallOptions, FileWriter } from '../../types.js';
+import { ChunkBuffer, WriterSession } from '../object-store/writer.js';
 import { MAX_PARTS, MIN_PART_SIZE, S3, type S3Config } from './config.js';
 import { isNotFound } from './errors.js';
 import type { KeyLayout } from './keys.js';
@@ -58,7 +59,6 @@ interface Part {
 }
 
 const NEXT_PART_META = 'kuik-next-part';
-const INITIAL_BUFFER = 256 * 1024;
 
 export async function openWriter(ctx: S3Context, path: string, append: boolean, signal?: AbortSignal): Promise<FileWriter> {
   const key = ctx.layout.key(path);
@@ -95,11 +95,9 @@ class S3Writer implements FileWriter {
   private uploadId: string | undefined;
   private readonly parts: Part[];
   private partsBytes: number;
-  private buf: Buffer;
-  private bufLen: number;
+  private readonly buffer: ChunkBuffer;
+  private readonly session: WriterSession;
   private tailStored: boolean;
-  private state: 'open' | 'done' | 'failed' = 'open';
-  private busy = false;
   /** Set when the upload ends with a short part nobody can read back: it can be committed, not extended. */
   private readonly sealed: string | undefined;
 
@@ -107,15 +105,15 @@ class S3Writer implements FileWriter {
     private readonly ctx: S3Context,
     private readonly path: string,
     private readonly key: string,
-    private readonly sessionSignal: AbortSignal | undefined,
+    sessionSignal: AbortSignal | undefined,
     initial: WriterState,
   ) {
     this.uploadId = initial.uploadId;
     this.parts = initial.parts;
     this.partsBytes = initial.parts.reduce((n, p) => n + p.Size, 0);
     this.tailStored = initial.tailStored;
-    this.buf = Buffer.allocUnsafe(Math.max(initial.tail?.length ?? 0, INITIAL_BUFFER));
-    this.bufLen = initial.tail?.copy(this.buf) ?? 0;
+    this.buffer = new ChunkBuffer(ctx.cfg.chunkSize, initial.tail);
+    this.session = new WriterSession(S3, path, sessionSignal, this.buffer);
     const last = initial.parts.at(-1);
     if (last && last.Size < MIN_PART_SIZE) {
       this.sealed = `${S3}: cannot append to ${path}: its upload ends with a ${last.Size}-byte part whose bytes cannot be read back`;
@@ -123,51 +121,43 @@ class S3Writer implements FileWriter {
   }
 
   get size(): number {
-    return this.partsBytes + this.bufLen;
+    return this.partsBytes + this.buffer.length;
   }
 
   write(chunk: Uint8Array, options?: CallOptions): Promise<void> {
-    return this.run(options, false, async (signal) => {
+    return this.session.run(options, false, async (signal) => {
       if (this.sealed && chunk.byteLength > 0) throw new StorageError('Unknown', S3, this.sealed, { path: this.path });
-      const partSize = this.ctx.cfg.chunkSize;
-      for (let off = 0; off < chunk.byteLength; ) {
-        const n = Math.min(partSize - this.bufLen, chunk.byteLength - off);
-        this.reserve(this.bufLen + n);
-        this.buf.set(chunk.subarray(off, off + n), this.bufLen);
-        this.bufLen += n;
-        off += n;
-        if (this.bufLen === partSize) await this.uploadBuffer(signal);
-      }
+      await this.buffer.append(chunk, () => this.uploadBuffer(signal));
     });
   }
 
   close(options?: CallOptions): Promise<void> {
-    return this.run(options, true, async (signal) => {
+    return this.session.run(options, true, async (signal) => {
       await this.ensureUpload(signal);
-      if (this.bufLen >= MIN_PART_SIZE) await this.uploadBuffer(signal);
-      if (this.bufLen > 0) await this.putTail(signal);
+      if (this.buffer.length >= MIN_PART_SIZE) await this.uploadBuffer(signal);
+      if (this.buffer.length > 0) await this.putTail(signal);
       else if (this.tailStored) await this.deleteTail(signal); // stale: harmless, but keep the bucket tidy
     });
   }
 
   commit(options?: CallOptions): Promise<void> {
-    return this.run(options, true, async (signal) => {
+    return this.session.run(options, true, async (signal) => {
       const { s3, cfg } = this.ctx;
       if (this.uploadId === undefined) {
         await s3.send(
           new PutObjectCommand({
             Bucket: cfg.bucket,
             Key: this.key,
-            Body: this.buf.subarray(0, this.bufLen),
-            ContentLength: this.bufLen,
+            Body: this.buffer.bytes,
+            ContentLength: this.buffer.length,
             ...this.ctx.objectOptions,
           }),
           { abortSignal: signal },
         );
         return;
       }
-      if (this.bufLen > 0 || this.parts.length === 0) {
-        if (this.bufLen < MIN_PART_SIZE) await this.putTail(signal); // makes a failed completion resumable
+      if (this.buffer.length > 0 || this.parts.length === 0) {
+        if (this.buffer.length < MIN_PART_SIZE) await this.putTail(signal); // makes a failed completion resumable
         await this.uploadBuffer(signal);
       }
       await s3.send(
@@ -185,57 +175,12 @@ class S3Writer implements FileWriter {
   }
 
   cancel(options?: CallOptions): Promise<void> {
-    return this.run(options, true, async (signal) => {
+    return this.session.run(options, true, async (signal) => {
       // Every session at this key, including ones this writer never saw.
       const ids = new Set((await listUploads(this.ctx, this.key, signal)).map((u) => u.id));
       if (this.uploadId !== undefined) ids.add(this.uploadId);
       await Promise.all([...ids].map((id) => discardUpload(this.ctx, this.key, id, signal)));
     });
-  }
-
-  /**
-   * One call at a time; any failure or abort ends the session (what the last close() persisted, or
-   * more, stays in progress for a reopen).
-   */
-  private async run(options: CallOptions | undefined, final: boolean, body: (signal: AbortSignal | undefined) => Promise<void>): Promise<void> {
-    const signal = combine(this.sessionSignal, options?.signal);
-    if (signal?.aborted) {
-      this.state = 'failed';
-      throw abortError(signal);
-    }
-    if (this.state !== 'open') {
-      throw new StorageError(
-        'Unknown',
-        S3,
-        `${S3}: writer for ${this.path} ${this.state === 'done' ? 'is closed' : 'ended after a failure or an abort'}`,
-        { path: this.path },
-      );
-    }
-    if (this.busy) throw new StorageError('Unknown', S3, `${S3}: concurrent calls on one writer for ${this.path}`, { path: this.path });
-    this.busy = true;
-    try {
-      await body(signal);
-      if (final) this.release();
-    } catch (err) {
-      this.release('failed');
-      throw err;
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private release(state: 'done' | 'failed' = 'done'): void {
-    this.state = state;
-    this.buf = Buffer.alloc(0);
-    this.bufLen = 0;
-  }
-
-  /** Grows the buffer geometrically up to the part size, so small writers stay small. */
-  private reserve(needed: number): void {
-    if (needed <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.min(this.ctx.cfg.chunkSize, Math.max(needed, this.buf.length * 2)));
-    this.buf.copy(grown, 0, 0, this.bufLen);
-    this.buf = grown;
   }
 
   private nextPartNumber(): number {
@@ -268,15 +213,15 @@ class S3Writer implements FileWriter {
         Key: this.key,
         UploadId: uploadId,
         PartNumber,
-        Body: this.buf.subarray(0, this.bufLen),
-        ContentLength: this.bufLen,
+        Body: this.buffer.bytes,
+        ContentLength: this.buffer.length,
       }),
       { abortSignal: signal },
     );
     if (!out.ETag) throw new StorageError('Unknown', S3, `${S3}: UploadPart returned no ETag`, { path: this.path });
-    this.parts.push({ PartNumber, ETag: out.ETag, Size: this.bufLen });
-    this.partsBytes += this.bufLen;
-    this.bufLen = 0;
+    this.parts.push({ PartNumber, ETag: out.ETag, Size: this.buffer.length });
+    this.partsBytes += this.buffer.length;
+    this.buffer.clear();
   }
 
   private async putTail(signal: AbortSignal | undefined): Promise<void> {
@@ -286,8 +231,8 @@ class S3Writer implements FileWriter {
       new PutObjectCommand({
         Bucket: cfg.bucket,
         Key: layout.tailKey(this.key, uploadId),
-        Body: this.buf.subarray(0, this.bufLen),
-        ContentLength: this.bufLen,
+        Body: this.buffer.bytes,
+        ContentLength: this.buffer.length,
         Metadata: { [NEXT_PART_META]: String(this.nextPartNumber()) },
         ...this.ctx.objectOptions,
       }),
@@ -378,16 +323,4 @@ async function discardUpload(ctx: S3Context, key: string, uploadId: string, sign
     if (!isNotFound(err)) throw err; // already gone (completed or aborted by someone else)
   }
   await s3.send(new DeleteObjectCommand({ Bucket: cfg.bucket, Key: layout.tailKey(key, uploadId) }), { abortSignal: signal });
-}
-
-function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  return a && b ? AbortSignal.any([a, b]) : (a ?? b);
-}
-
-export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  const e = new Error('The operation was aborted', { cause: reason });
-  e.name = 'AbortError';
-  return e;
 }

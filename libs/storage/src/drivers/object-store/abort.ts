@@ -1,8 +1,10 @@
-// AbortSignal helpers for writers (the SDK takes a signal on every call itself).
+// AbortSignal helpers the object-store drivers share (their writers combine the session's signal
+// with each call's; deletes and composes run a bounded number of requests at once).
 export function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
   return a && b ? AbortSignal.any([a, b]) : (a ?? b);
 }
 
+/** The error an aborted call rejects with: the signal's own reason when it is an AbortError. */
 export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
