@@ -82,6 +82,11 @@ function startApp(app, env) {
 
 /** Peak resident set size of a process so far (VmHWM), in MiB. */
 const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** CPU seconds (user + system) a process has used so far. */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 const agent = new Agent({ connections: 64, bodyTimeout: 120_000, headersTimeout: 120_000 });
@@ -159,22 +164,38 @@ try {
   };
 
   const results = { cold: [], direct: [], warm: [], registry: [] };
+  // CPU seconds each of our processes spent on the cold and warm pulls through the proxy: on a
+  // shared machine, where the time goes when wall-clock ratios are noisy.
+  const cpu = { cold: { proxy: 0, registry: 0 }, warm: { proxy: 0, registry: 0 } };
+  const cpuOf = async (phase, fn) => {
+    const p0 = cpuSeconds(proxy.child.pid);
+    const r0 = cpuSeconds(registry.child.pid);
+    const out = await fn();
+    cpu[phase].proxy += cpuSeconds(proxy.child.pid) - p0;
+    cpu[phase].registry += cpuSeconds(registry.child.pid) - r0;
+    return out;
+  };
   let imageBytes = 0;
   for (let r = 0; r < REPEAT; r++) {
     const repo = await freshRepo();
     const d = await timed(() => pullImage(origin.url, repo, 'v1'));
     imageBytes = d.out;
     results.direct.push(d.s);
-    results.cold.push((await timed(() => pullImage(proxy.url, `${dashed}/${repo}`, 'v1'))).s);
-    await waitCached(cache, `${dashed}/${repo}`, 'v1');
+    results.cold.push((await cpuOf('cold', () => timed(() => pullImage(proxy.url, `${dashed}/${repo}`, 'v1')))).s);
+    await cpuOf('cold', () => waitCached(cache, `${dashed}/${repo}`, 'v1'));
     results.registry.push((await timed(() => pullImage(registry.url, `${dashed}/${repo}`, 'v1'))).s);
-    results.warm.push((await timed(() => pullImage(proxy.url, `${dashed}/${repo}`, 'v1'))).s);
+    results.warm.push((await cpuOf('warm', () => timed(() => pullImage(proxy.url, `${dashed}/${repo}`, 'v1')))).s);
   }
   const line = (label, ours, peer, peerLabel) =>
     console.log(`${label.padEnd(7)} proxy ${fmt(ours).padStart(8)} (${rate(imageBytes, ours)})   ${peerLabel} ${fmt(peer).padStart(8)} (${rate(imageBytes, peer)})   ratio ${(ours / peer).toFixed(2)}`);
   console.log(`image: ${(imageBytes / MiB).toFixed(0)} MiB`);
   line('cold', median(results.cold), median(results.direct), 'origin direct  ');
   line('warm', median(results.warm), median(results.registry), 'registry direct');
+  const perGiB = (sec) => `${((sec / REPEAT / imageBytes) * 1024 * MiB).toFixed(1)} CPU-s/GiB`;
+  console.log(
+    `cpu     cold (pull + cache fill): proxy ${perGiB(cpu.cold.proxy)}, registry ${perGiB(cpu.cold.registry)}; ` +
+      `warm: proxy ${perGiB(cpu.warm.proxy)}, registry ${perGiB(cpu.warm.registry)}`,
+  );
 
   // Fan-out: CLIENTS at once on a cold image, vs one client alone on another cold image.
   const soloRepo = await freshRepo();

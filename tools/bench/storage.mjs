@@ -17,6 +17,8 @@
 //   --repeat=N      alternating runs of ours and the baseline; medians are reported (default 3)
 //
 // Baselines live in `baselines` below, one per driver; a driver without one prints "n/a".
+// A baseline may add a lower-level one (largeWriteNode/largeReadNode/smallPutNode/smallGetNode,
+// rows suffixed by its lowerSuffix): Node's fs for filesystem, plain undici HTTP for gcs and azure.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -303,10 +305,46 @@ async function gcsBaseline() {
         if (b.length !== smallBytes) throw new Error('short read');
       },
     }),
+    // Plain HTTP through undici, no SDK: the JSON API's media upload and alt=media download (the
+    // emulator needs no credentials; against real GCS this lower baseline is not run).
+    ...(params.endpoint ? gcsHttp(params.endpoint, params.bucket) : {}),
     cleanup() {
       // nothing: the next repetition overwrites these objects, and the bucket goes at exit
     },
   };
+}
+
+function gcsHttp(endpoint, bucketName) {
+  const base = endpoint.replace(/\/+$/, '');
+  const up = (name) => `${base}/upload/storage/v1/b/${bucketName}/o?uploadType=media&name=${encodeURIComponent(name)}`;
+  const down = (name) => `${base}/storage/v1/b/${bucketName}/o/${encodeURIComponent(name)}?alt=media`;
+  return {
+    lowerSuffix: ' (vs http)',
+    largeWriteNode: () => ({
+      label: 'undici POST uploadType=media',
+      run: () => httpSend('POST', up('bench-http/large'), largeStream(), largeMiB * MiB),
+    }),
+    largeReadNode: () => ({ label: 'undici GET alt=media', run: () => httpFetch(down('bench-http/large'), largeMiB * MiB) }),
+    smallPutNode: (content) => ({ label: 'undici POST uploadType=media', run: (i) => httpSend('POST', up(`bench-http/small/${i % 100}/s${i}`), content, content.length) }),
+    smallGetNode: () => ({ label: 'undici GET alt=media', run: (i) => httpFetch(down(`bench-http/small/${i % 100}/s${i}`), smallBytes) }),
+  };
+}
+
+/** One request with a body (a Buffer or a stream of known length); the answer must be 2xx. */
+async function httpSend(method, url, body, length, headers = {}) {
+  const { request } = await import('undici');
+  const res = await request(url, { method, body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(length), ...headers } });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`${method} ${url.split('?')[0]}: ${res.statusCode} ${text.slice(0, 200)}`);
+}
+
+/** GET, counting the bytes as they stream by; the count must be `expected`. */
+async function httpFetch(url, expected, headers = {}) {
+  const { request } = await import('undici');
+  const res = await request(url, { headers });
+  let n = 0;
+  for await (const c of res.body) n += c.length;
+  if (res.statusCode !== 200 || n !== expected) throw new Error(`GET ${url.split('?')[0]}: ${res.statusCode}, ${n} bytes, expected ${expected}`);
 }
 
 async function azureBaseline() {
@@ -345,9 +383,55 @@ async function azureBaseline() {
         if ((await small(i).downloadToBuffer()).length !== smallBytes) throw new Error('short read');
       },
     }),
+    // Plain HTTP through undici, no SDK: Put Block ×n + Put Block List (8 MiB blocks, as the SDK
+    // and the driver) and one Get Blob, authorized by a container SAS made once.
+    ...(await azureHttp(container, StorageSharedKeyCredential)),
     cleanup() {
       // nothing: the next repetition overwrites these blobs, and the container goes at exit
     },
+  };
+}
+
+async function azureHttp(container, StorageSharedKeyCredential) {
+  const { generateBlobSASQueryParameters, ContainerSASPermissions } = await import('@azure/storage-blob');
+  const sas = generateBlobSASQueryParameters(
+    { containerName: container.containerName, permissions: ContainerSASPermissions.parse('rw'), expiresOn: new Date(Date.now() + 86_400_000) },
+    new StorageSharedKeyCredential(params.accountname, params.accountkey),
+  ).toString();
+  const url = (name, query = '') => `${container.url}/${name.split('/').map(encodeURIComponent).join('/')}?${query}${query ? '&' : ''}${sas}`;
+  const v = { 'x-ms-version': '2021-12-02' };
+  const blockId = (i) => Buffer.from(`block-${String(i).padStart(6, '0')}`).toString('base64');
+  return {
+    lowerSuffix: ' (vs http)',
+    largeWriteNode: () => ({
+      label: 'undici Put Block 8M×1 + List',
+      run: async () => {
+        const name = 'bench-http/large';
+        let block = [];
+        let size = 0;
+        let n = 0;
+        const flush = async () => {
+          const body = Buffer.concat(block, size);
+          await httpSend('PUT', url(name, `comp=block&blockid=${encodeURIComponent(blockId(n++))}`), body, body.length, v);
+          block = [];
+          size = 0;
+        };
+        for await (const c of largeStream()) {
+          block.push(c);
+          size += c.length;
+          if (size >= 8 * MiB) await flush();
+        }
+        if (size > 0) await flush();
+        const list = `<?xml version="1.0" encoding="utf-8"?><BlockList>${Array.from({ length: n }, (_, i) => `<Latest>${blockId(i)}</Latest>`).join('')}</BlockList>`;
+        await httpSend('PUT', url(name, 'comp=blocklist'), list, Buffer.byteLength(list), { ...v, 'content-type': 'application/xml' });
+      },
+    }),
+    largeReadNode: () => ({ label: 'undici Get Blob', run: () => httpFetch(url('bench-http/large'), largeMiB * MiB, v) }),
+    smallPutNode: (content) => ({
+      label: 'undici Put Blob',
+      run: (i) => httpSend('PUT', url(`bench-http/small/${i % 100}/s${i}`), content, content.length, { ...v, 'x-ms-blob-type': 'BlockBlob' }),
+    }),
+    smallGetNode: () => ({ label: 'undici Get Blob', run: (i) => httpFetch(url(`bench-http/small/${i % 100}/s${i}`), smallBytes, v) }),
   };
 }
 // ---- end of the gcs and azure section --------------------------------------------------------------
@@ -394,7 +478,9 @@ const phases = {
   },
   async baseLarge() {
     if (!baseline) return;
-    for (const [suffix, w, r] of [['', baseline.largeWrite(), baseline.largeRead()], [' (vs node)', baseline.largeWriteNode?.(chunk), baseline.largeReadNode?.()]]) {
+    // A second, lower-level baseline when the driver has one: Node's own fs (filesystem), plain HTTP
+    // requests without the SDK (gcs, azure).
+    for (const [suffix, w, r] of [['', baseline.largeWrite(), baseline.largeRead()], [baseline.lowerSuffix ?? ' (vs node)', baseline.largeWriteNode?.(chunk), baseline.largeReadNode?.()]]) {
       if (!w || !r) continue;
       record(largeW + suffix, 'MB/s', 'base', mbps(await timed(w.run)), w.label);
       record(largeR + suffix, 'MB/s', 'base', mbps(await timed(r.run)), r.label);
@@ -414,6 +500,12 @@ const phases = {
     record(smallP, 'ops/s', 'base', ops(await timed(() => inParallel(smallCount, concurrency, p.run))), p.label);
     const g = baseline.smallGet();
     record(smallG, 'ops/s', 'base', ops(await timed(() => inParallel(smallCount, concurrency, g.run))), g.label);
+    if (baseline.smallPutNode && baseline.smallGetNode) {
+      const lp = baseline.smallPutNode(content);
+      record(smallP + baseline.lowerSuffix, 'ops/s', 'base', ops(await timed(() => inParallel(smallCount, concurrency, lp.run))), lp.label);
+      const lg = baseline.smallGetNode();
+      record(smallG + baseline.lowerSuffix, 'ops/s', 'base', ops(await timed(() => inParallel(smallCount, concurrency, lg.run))), lg.label);
+    }
     baseline.cleanup();
   },
 };
@@ -430,8 +522,8 @@ try {
 }
 
 for (const [what, s] of samples) {
-  const plain = samples.get(what.replace(' (vs node)', ''));
-  if (what.endsWith('(vs node)') && plain) s.ours = plain.ours;
+  const plain = samples.get(what.replace(/ \(vs [^)]+\)$/, ''));
+  if (/ \(vs [^)]+\)$/.test(what) && plain) s.ours = plain.ours;
 }
 const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : undefined);
 const fmt = (n) => (n === undefined ? 'n/a' : n >= 100 ? n.toFixed(0) : n.toFixed(2));

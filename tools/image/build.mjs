@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // Builds the container image of one app as an OCI image layout, without a container daemon:
-//   node tools/image/build.mjs <app> [--arch amd64,arm64] [--out dist/images/<app>]
+//   node tools/image/build.mjs <app> [--arch amd64,arm64] [--out dist/images/<app>] [--bundle DIR]
+//                               [--no-layer-cache]
 // Layers (each a deterministic tar: sorted entries, uid/gid fixed, mtime = SOURCE_DATE_EPOCH):
 //   1. base   — glibc, libgcc, libstdc++ and CA certificates from Debian's packages, /etc/passwd
 //               with the non-root user 65532, /tmp
 //   2. node   — the Node runtime from the npm package node-linux-<arch>
 //   3. app    — the esbuild bundle dist/apps/<app>/ (run `nx build <app>` first)
-// The same inputs give the same digests. The layout's index.json names the multi-arch index with
-// the app's version, so `skopeo copy --all oci:dist/images/<app>:<version> docker://…` pushes it.
+// The same inputs give the same digests: the bundle, image.json, the app's version, the Debian and
+// Node versions, SOURCE_DATE_EPOCH (default 0), KUIK_IMAGE_REVISION (default: git HEAD) and
+// KUIK_IMAGE_SOURCE (default: the origin remote). Base and node layers are cached by their inputs
+// under ~/.cache/kuik/image-layers (checked against their digest on use; --no-layer-cache rebuilds).
+// The layout's index.json names the multi-arch index with the app's version, so
+// `skopeo copy --all oci:dist/images/<app>:<version> docker://…` (tools/image/publish.sh) pushes it.
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,13 +27,14 @@ import { tarStream } from './tar.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
-const app = args.find((a) => !a.startsWith('--'));
+const VALUED = ['--arch', '--out', '--bundle'];
+const app = args.find((a, i) => !a.startsWith('--') && !VALUED.includes(args[i - 1]));
 const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
 if (!app) {
-  console.error('usage: node tools/image/build.mjs <app> [--arch amd64,arm64] [--out DIR]');
+  console.error('usage: node tools/image/build.mjs <app> [--arch amd64,arm64] [--out DIR] [--bundle DIR] [--no-layer-cache]');
   process.exit(2);
 }
 const arches = opt('arch', 'amd64,arm64').split(',');
@@ -37,13 +43,16 @@ const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
 const created = new Date(epoch * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 const pkg = JSON.parse(readFileSync(path.join(root, 'apps', app, 'package.json'), 'utf8'));
 const spec = JSON.parse(readFileSync(path.join(root, 'apps', app, 'image.json'), 'utf8'));
-const bundleDir = path.join(root, 'dist/apps', app);
+// --bundle: the esbuild output to package (default dist/apps/<app>; tests pass a snapshot of it).
+const bundleDir = path.resolve(opt('bundle', path.join(root, 'dist/apps', app)));
 if (!existsSync(path.join(bundleDir, 'main.js'))) {
   console.error(`${bundleDir}/main.js is missing: run "npx nx build ${app}" first`);
   process.exit(1);
 }
 const revision = process.env.KUIK_IMAGE_REVISION ?? gitRevision();
 const layerCache = path.join(process.env.KUIK_CACHE_DIR || path.join(os.homedir(), '.cache/kuik'), 'image-layers');
+// --no-layer-cache builds every layer from its inputs (the reproducibility test uses it).
+const useLayerCache = !args.includes('--no-layer-cache');
 const builderHash = sha256(['tar.mjs', 'inputs.mjs', 'build.mjs'].map((f) => readFileSync(path.join(root, 'tools/image', f))).join('\0'));
 const NONROOT = 65532;
 
@@ -52,6 +61,18 @@ function gitRevision() {
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return 'unknown';
+  }
+}
+/** The repository's web address (from the origin remote), for the source annotation. */
+function gitSource() {
+  try {
+    const url = execFileSync('git', ['remote', 'get-url', 'origin'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    // git@host:owner/repo(.git) and https://user@host/owner/repo(.git) → https://host/owner/repo
+    const scp = /^[^@/]+@([^:/]+):(.+)$/.exec(url);
+    const https = scp ? `https://${scp[1]}/${scp[2]}` : url.replace(/^(ssh|git|https?):\/\/([^@/]+@)?/, 'https://');
+    return https.replace(/\.git$/, '');
+  } catch {
+    return 'kuik';
   }
 }
 function sha256(data) {
@@ -135,11 +156,12 @@ function appEntries() {
 const blobsDir = path.join(outDir, 'blobs/sha256');
 
 async function writeLayer(entries, cacheKey) {
-  const cached = cacheKey && path.join(layerCache, `${cacheKey}.json`);
+  const cached = useLayerCache && cacheKey ? path.join(layerCache, `${cacheKey}.json`) : undefined;
   if (cached && existsSync(cached)) {
     const meta = JSON.parse(readFileSync(cached, 'utf8'));
     const blob = path.join(layerCache, `${cacheKey}.tar.gz`);
-    if (existsSync(blob)) {
+    // A cached layer is used only when its bytes still have the recorded digest.
+    if (existsSync(blob) && (await fileDigest(blob)) === meta.digest) {
       copyFileSync(blob, path.join(blobsDir, meta.digest.slice(7)));
       return meta;
     }
@@ -158,11 +180,21 @@ async function writeLayer(entries, cacheKey) {
   const meta = { digest: `sha256:${comp.digest('hex')}`, diffID: `sha256:${diff.digest('hex')}`, size };
   renameSync(tmp, path.join(blobsDir, meta.digest.slice(7)));
   if (cached) {
+    // Temp-then-rename: builds running at the same time (tests, nx targets) share the cache.
     mkdirSync(layerCache, { recursive: true });
-    copyFileSync(path.join(blobsDir, meta.digest.slice(7)), path.join(layerCache, `${cacheKey}.tar.gz`));
-    writeFileSync(cached, JSON.stringify(meta));
+    const suffix = `.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`;
+    copyFileSync(path.join(blobsDir, meta.digest.slice(7)), `${path.join(layerCache, `${cacheKey}.tar.gz`)}${suffix}`);
+    renameSync(`${path.join(layerCache, `${cacheKey}.tar.gz`)}${suffix}`, path.join(layerCache, `${cacheKey}.tar.gz`));
+    writeFileSync(`${cached}${suffix}`, JSON.stringify(meta));
+    renameSync(`${cached}${suffix}`, cached);
   }
   return meta;
+}
+
+async function fileDigest(file) {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(c);
+  return `sha256:${h.digest('hex')}`;
 }
 
 function writeJson(obj) {
@@ -180,7 +212,7 @@ const annotations = {
   'org.opencontainers.image.description': pkg.description ?? `kuik ${app}`,
   'org.opencontainers.image.version': pkg.version,
   'org.opencontainers.image.revision': revision,
-  'org.opencontainers.image.source': process.env.KUIK_IMAGE_SOURCE ?? 'kuik',
+  'org.opencontainers.image.source': process.env.KUIK_IMAGE_SOURCE ?? gitSource(),
   'org.opencontainers.image.licenses': 'Apache-2.0',
   'org.opencontainers.image.created': created,
 };

@@ -2,7 +2,7 @@
 // the Node runtime from the npm package node-linux-<arch>, and the C runtime libraries and CA
 // certificates from Debian's packages for that architecture. Only the package registries are used.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -46,8 +46,34 @@ function ensureForeignArch(arch) {
   }
 }
 
+/** The Debian release the libraries come from: that of the Dockerfiles' distroless/cc-debian12 base. */
+export const DEBIAN_RELEASE = { id: 'debian', codename: 'bookworm' };
+
+/**
+ * The packages are fetched with the host's apt, so the host must be that Debian release: another
+ * distribution's apt (Ubuntu's, say) would put its own glibc in the image. Stop instead of building
+ * something else.
+ */
+function requireDebianHost() {
+  let release = {};
+  try {
+    release = Object.fromEntries(
+      readFileSync('/etc/os-release', 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^"|"$/g, '')]),
+    );
+  } catch {
+    // no os-release: reported below
+  }
+  if (release.ID !== DEBIAN_RELEASE.id || release.VERSION_CODENAME !== DEBIAN_RELEASE.codename) {
+    throw new Error(
+      `images take glibc, libgcc, libstdc++ and CA certificates from Debian ${DEBIAN_RELEASE.codename}'s packages through apt, ` +
+        `but this host is ${release.PRETTY_NAME ?? 'unknown'}: build the images on Debian ${DEBIAN_RELEASE.codename} (e.g. inside a debian:${DEBIAN_RELEASE.codename} container)`,
+    );
+  }
+}
+
 /** Extracted Debian packages for the architecture: { name: { version, dir } }. */
 export function debianPackages(arch) {
+  requireDebianHost();
   const out = {};
   let updated = false;
   for (const name of DEBIAN_PACKAGES) {

@@ -66,6 +66,32 @@ describe('BlobDownload', () => {
     expect((await slow).equals(data)).toBe(true);
   });
 
+  it('serves readers a little behind from memory and readers further behind from the file, byte for byte', async () => {
+    // 24 MiB in 64 KiB chunks: beyond the in-memory window, so both paths are taken.
+    const data = Buffer.alloc(24 << 20);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i ^ 0x5a5a5a5a, i);
+    const origin = controlledOrigin(data.length);
+    const dl = new BlobDownload(digestOf(data), dir, origin.open);
+    const hold = dl.acquire();
+    dl.start();
+    await dl.ready;
+    const readers: Promise<Buffer>[] = [];
+    for (let i = 0; i < data.length; i += 64 << 10) {
+      origin.body.write(data.subarray(i, i + (64 << 10)));
+      // Readers joining at 1 MiB (in the window) and at 20 MiB (its start has left the window).
+      if (i === 1 << 20 || i === 20 << 20) readers.push(collect(dl.createReader()), collect(dl.createReader(1000, 3 << 20)));
+      await new Promise((r) => setImmediate(r));
+    }
+    origin.body.end();
+    hold();
+    const [a, aRange, b, bRange] = await Promise.all(readers);
+    expect(a!.equals(data)).toBe(true);
+    expect(b!.equals(data)).toBe(true);
+    expect(aRange!.equals(data.subarray(1000, 3 << 20))).toBe(true);
+    expect(bRange!.equals(data.subarray(1000, 3 << 20))).toBe(true);
+    await dl.completed;
+  });
+
   it('fails every reader when the content does not match its digest', async () => {
     const origin = controlledOrigin(3);
     const dl = new BlobDownload(digestOf(Buffer.from('abc')), dir, origin.open);

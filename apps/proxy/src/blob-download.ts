@@ -2,10 +2,14 @@
 // Each chunk from the origin is hashed, handed in memory to the readers that keep pace ("live":
 // clients, the cache upload), and queued for a temporary file written in batches behind it. A
 // reader whose consumer falls behind (its buffer is full) drops out and follows the file at its
-// own pace, going live again once it catches up. So one slow or vanished client never slows the
-// origin read nor the others, memory is bounded (reader buffers, plus the write queue, which
-// pauses the origin when the disk lags), and nothing holds a whole blob. The file is unlinked
-// right after it is opened: it disappears with the last open handle, even if the process dies.
+// own pace, going live again once it catches up. The last few MiB received stay in memory too
+// (the window): a reader a little behind (the common case: the origin is faster than the
+// client's socket) is served from there without a file read, a buffer allocation or a trip to
+// the thread pool; only readers further behind read the file. So one slow or vanished client
+// never slows the origin read nor the others, memory is bounded (reader buffers, the window, the
+// write queue, which pauses the origin when the disk lags), and nothing holds a whole blob. The
+// file is unlinked right after it is opened: it disappears with the last open handle, even if
+// the process dies.
 import { randomBytes } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,7 +26,9 @@ export interface OriginStream {
 /** Opens the origin's stream; resolves once its headers are in. */
 export type OpenOrigin = (signal: AbortSignal) => Promise<OriginStream>;
 
-const READ_CHUNK = 256 << 10;
+const READ_CHUNK = 1 << 20;
+/** Most recent bytes kept in memory for readers slightly behind the origin. */
+const WINDOW_BYTES = 8 << 20;
 /** Bytes received but not yet in the file beyond which the origin read waits for the disk. */
 const MAX_QUEUED = 16 << 20;
 export const TEMP_PREFIX = 'kuik-dl-';
@@ -52,6 +58,10 @@ export class BlobDownload {
   private readonly live = new Set<FollowerStream>();
   /** Waiting for the file to grow (readers between `written` and `received`, the origin loop). */
   private fileWaiters: (() => void)[] = [];
+  /** The most recent chunks, oldest first; windowStart is the offset of the first. */
+  private window: Buffer[] = [];
+  private windowStart = 0;
+  private windowBytes = 0;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private writing?: Promise<void>;
@@ -131,6 +141,33 @@ export class BlobDownload {
     return new Promise((resolve) => this.fileWaiters.push(resolve));
   }
 
+  /**
+   * Bytes at `position` (at most `max`) from the in-memory window, without copying; undefined
+   * when they have left it (read the file) or not arrived yet.
+   */
+  windowSlice(position: number, max: number): Buffer | undefined {
+    if (position < this.windowStart || position >= this.received) return undefined;
+    let at = this.windowStart;
+    for (const chunk of this.window) {
+      if (position < at + chunk.length) {
+        const from = position - at;
+        return chunk.subarray(from, Math.min(chunk.length, from + max));
+      }
+      at += chunk.length;
+    }
+    return undefined;
+  }
+
+  private remember(chunk: Buffer): void {
+    this.window.push(chunk);
+    this.windowBytes += chunk.length;
+    while (this.windowBytes - this.window[0]!.length >= WINDOW_BYTES) {
+      const old = this.window.shift()!;
+      this.windowBytes -= old.length;
+      this.windowStart += old.length;
+    }
+  }
+
   async readAt(buffer: Buffer, position: number): Promise<number> {
     if (!this.fh) throw new Error('download file is not open');
     const { bytesRead } = await this.fh.read(buffer, 0, buffer.length, position);
@@ -151,6 +188,9 @@ export class BlobDownload {
 
   private maybeClose(): void {
     if (this.refs > 0 || this.running || !this.retired || !this.fh || this.closing) return;
+    this.window = [];
+    this.windowBytes = 0;
+    this.windowStart = this.received;
     this.closing = this.fh.close().catch(() => undefined);
   }
 
@@ -201,6 +241,7 @@ export class BlobDownload {
         }
         digester.update(chunk);
         const at = this.received;
+        this.remember(chunk);
         this.received += chunk.length;
         if (this.live.size > 0) for (const r of [...this.live]) r.offer(chunk, at);
         this.enqueue(chunk);
@@ -246,6 +287,7 @@ function skipBytes(buffers: Buffer[], n: number): Buffer[] {
 /** Reads a download: live chunks while it keeps pace, the file otherwise. */
 class FollowerStream extends Readable {
   private pumping = false;
+  private readAgain = false;
   private isLive = false;
 
   constructor(
@@ -258,9 +300,15 @@ class FollowerStream extends Readable {
   }
 
   override _read(): void {
-    if (this.pumping || this.isLive) return;
+    if (this.isLive) return;
+    // A _read while the pump runs (push() can schedule one on the next tick, before the pump's
+    // promise settles) must not be lost: the pump looks again when it stops.
+    if (this.pumping) {
+      this.readAgain = true;
+      return;
+    }
     this.pumping = true;
-    void this.pump().finally(() => (this.pumping = false));
+    void this.pump();
   }
 
   /** A chunk just received at `at`, while we wait at or beyond the origin's position. */
@@ -304,37 +352,54 @@ class FollowerStream extends Readable {
   }
 
   private async pump(): Promise<void> {
-    const dl = this.download;
     try {
-      for (;;) {
-        if (this.destroyed) return;
-        const end = this.endExclusive ?? (dl.finished ? dl.written : Infinity);
-        if (this.position >= end) {
-          this.push(null);
-          return;
-        }
-        if (dl.error) throw dl.error;
-        if (this.position >= dl.received) {
-          if (dl.finished) throw new OciError('RANGE_INVALID', 'range beyond the end of the blob');
-          // Caught up with the origin: the next chunks are handed over as they arrive.
-          this.isLive = true;
-          dl.goLive(this);
-          return;
-        }
-        if (this.position >= dl.written) {
-          // Received but not in the file yet.
-          await dl.fileProgress();
-          continue;
-        }
-        const buffer = Buffer.allocUnsafe(Math.min(dl.written - this.position, READ_CHUNK, end - this.position));
-        const n = await dl.readAt(buffer, this.position);
-        if (this.destroyed) return;
-        if (n === 0) throw new Error('download file ended early');
-        this.position += n;
-        if (!this.push(n === buffer.length ? buffer : buffer.subarray(0, n))) return;
-      }
+      await this.pumpOnce();
     } catch (err) {
       this.destroy(err as Error);
+    } finally {
+      this.pumping = false;
+    }
+    if (this.readAgain && !this.isLive && !this.destroyed) {
+      this.readAgain = false;
+      this._read();
+    }
+  }
+
+  private async pumpOnce(): Promise<void> {
+    const dl = this.download;
+    this.readAgain = false;
+    for (;;) {
+      if (this.destroyed) return;
+      const end = this.endExclusive ?? (dl.finished ? dl.written : Infinity);
+      if (this.position >= end) {
+        this.push(null);
+        return;
+      }
+      if (dl.error) throw dl.error;
+      if (this.position >= dl.received) {
+        if (dl.finished) throw new OciError('RANGE_INVALID', 'range beyond the end of the blob');
+        // Caught up with the origin: the next chunks are handed over as they arrive.
+        this.isLive = true;
+        dl.goLive(this);
+        return;
+      }
+      const recent = dl.windowSlice(this.position, end - this.position);
+      if (recent) {
+        this.position += recent.length;
+        if (!this.push(recent)) return;
+        continue;
+      }
+      if (this.position >= dl.written) {
+        // Received but not in the file yet.
+        await dl.fileProgress();
+        continue;
+      }
+      const buffer = Buffer.allocUnsafe(Math.min(dl.written - this.position, READ_CHUNK, end - this.position));
+      const n = await dl.readAt(buffer, this.position);
+      if (this.destroyed) return;
+      if (n === 0) throw new Error('download file ended early');
+      this.position += n;
+      if (!this.push(n === buffer.length ? buffer : buffer.subarray(0, n))) return;
     }
   }
 

@@ -54,7 +54,15 @@ describe('proxy configuration', () => {
     );
     const c = loadProxyConfig(file, {});
     expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(c.kubernetes).toEqual({ pullSecret: 'kuik-pull-secrets', namespace: 'kuik' });
+    expect(c.kubernetes).toEqual({ repositories: false, pullSecret: 'kuik-pull-secrets', namespace: 'kuik', kubeconfig: null });
+  });
+
+  it('reads Kubernetes credentials settings, off by default', () => {
+    expect(loadProxyConfig(undefined, {}).kubernetes).toEqual({ repositories: false, pullSecret: null, namespace: null, kubeconfig: null });
+    const c = loadProxyConfig(undefined, { PROXY_KUBERNETES_REPOSITORIES: 'true', PROXY_KUBERNETES_KUBECONFIG: '/etc/kube/config' });
+    expect(c.kubernetes).toMatchObject({ repositories: true, kubeconfig: '/etc/kube/config' });
+    expect(() => loadProxyConfig(undefined, { PROXY_KUBERNETES_REPOSITORIES: 'yes' })).toThrow(/config kubernetes\.repositories: must be true or false/);
+    expect(() => loadProxyConfig(undefined, { PROXY_KUBERNETES_PULLSECRET: 'kuik-pull-secrets' })).toThrow(/config kubernetes\.namespace: is required/);
   });
 
   it('names the key of a bad value', () => {

@@ -39,10 +39,17 @@ export interface ProxyConfig {
   rootCertificateAuthorities: { file: string; pem: string }[];
   credentials: { dockerConfig: string | null };
   /**
-   * Where the controller publishes pull credentials (the chart sets it). Reading them from the
-   * API is not implemented yet: mount that Secret and point credentials.dockerConfig at it.
+   * Origin credentials from the Kubernetes API, read in the background after start-up (never
+   * waited for): the Secrets named by Repository resources (repositories: true) and/or one fixed
+   * Secret (pullSecret in namespace). Each Secret is read by name only.
    */
-  kubernetes: { pullSecret: string | null; namespace: string | null };
+  kubernetes: {
+    repositories: boolean;
+    pullSecret: string | null;
+    namespace: string | null;
+    /** A kubeconfig file; null: $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
+    kubeconfig: string | null;
+  };
   origins: { timeouts: TimeoutConfig };
   tags: {
     /** A cached tag older than this is revalidated against the origin. */
@@ -76,7 +83,7 @@ export const DEFAULTS: ConfigTree = {
   tags: { refreshInterval: '5m', revalidateTimeout: '3s' },
   cache: { fill: true, indexChildren: 'all', fillConcurrency: 3 },
   dataDir: '',
-  kubernetes: {},
+  kubernetes: { repositories: false, pullSecret: '', namespace: '', kubeconfig: '', qps: '', burst: '' },
   limits: { manifestMaxBytes: '4MiB', headerMaxBytes: '16KiB' },
 };
 
@@ -133,7 +140,11 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
 
   const metricsAddr = root.raw('metricsListen') === '' ? null : parseListenAddress('metricsListen', root.string('metricsListen'));
   const kubernetes = root.section('kubernetes');
-  kubernetes.onlyKnown(['pullSecret', 'namespace', 'qps', 'burst']);
+  kubernetes.onlyKnown(['repositories', 'pullSecret', 'namespace', 'kubeconfig', 'qps', 'burst']);
+  const pullSecret = kubernetes.string('pullSecret', '') || null;
+  const kubeNamespace = kubernetes.string('namespace', '') || null;
+  if (pullSecret && !kubeNamespace) throw new ConfigError('kubernetes.namespace', 'is required with kubernetes.pullSecret');
+  const kubeconfig = kubernetes.string('kubeconfig', '');
   const dockerConfig = credentials.string('dockerConfig', '');
 
   return {
@@ -149,7 +160,12 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
     insecureRegistries: root.stringList('insecureRegistries').map((h, i) => host(`insecureRegistries[${i}]`, h)),
     rootCertificateAuthorities: root.stringList('rootCertificateAuthorities').map((file, i) => ({ file, pem: readPem(`rootCertificateAuthorities[${i}]`, file) })),
     credentials: { dockerConfig: dockerConfig === '' ? null : path.resolve(dockerConfig) },
-    kubernetes: { pullSecret: kubernetes.optionalString('pullSecret') ?? null, namespace: kubernetes.optionalString('namespace') ?? null },
+    kubernetes: {
+      repositories: kubernetes.bool('repositories', false),
+      pullSecret,
+      namespace: kubeNamespace,
+      kubeconfig: kubeconfig === '' ? null : path.resolve(kubeconfig),
+    },
     origins: { timeouts: timeouts(origins.section('timeouts'), 'origins.timeouts') },
     tags: { refreshIntervalMs: tags.duration('refreshInterval', 300_000), revalidateTimeoutMs: positive(tags, 'revalidateTimeout', 'tags', 3_000) },
     cache: {

@@ -3,6 +3,7 @@ import type { Logger } from '@kuik/observability';
 import type { CacheRegistry } from './cache.js';
 import type { ProxyConfig } from './config.js';
 import type { Downloads } from './downloads.js';
+import type { KubernetesCredentials } from './kube/start.js';
 import type { CacheFiller } from './fill.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { OriginManifests } from './origin-manifests.js';
@@ -19,4 +20,6 @@ export interface ProxyContext {
   tags: TagFreshness;
   metrics: ProxyMetrics;
   logger: Logger;
+  /** Pull secrets read from the Kubernetes API, when configured. */
+  kube?: KubernetesCredentials;
 }

@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { anonymous, DockerConfigCredentials } from '@kuik/oci/client';
+import { anonymous, ChainedCredentials, DockerConfigCredentials, type CredentialsResolver } from '@kuik/oci/client';
 import { startOpsServer, type Logger, type OpsServer } from '@kuik/observability';
 import { TEMP_PREFIX } from './blob-download.js';
 import { CacheRegistry } from './cache.js';
@@ -12,6 +12,7 @@ import type { ProxyConfig } from './config.js';
 import type { ProxyContext } from './context.js';
 import { Downloads } from './downloads.js';
 import { CacheFiller } from './fill.js';
+import { startKubernetesCredentials } from './kube/start.js';
 import { createProxyMetrics } from './metrics.js';
 import { OriginManifests } from './origin-manifests.js';
 import { Origins } from './origins.js';
@@ -31,12 +32,6 @@ export interface Proxy {
 export async function startProxy(config: ProxyConfig, options: { logger: Logger }): Promise<Proxy> {
   const { logger } = options;
   prepareDataDir(config.dataDir, logger);
-  if (config.kubernetes.pullSecret) {
-    logger.warn('reading pull credentials from the Kubernetes API is not implemented yet; mount the Secret and set credentials.dockerConfig', {
-      secret: `${config.kubernetes.namespace ?? ''}/${config.kubernetes.pullSecret}`,
-      dockerConfig: config.credentials.dockerConfig,
-    });
-  }
   const metrics = createProxyMetrics(VERSION);
   const userAgent = `kuik-proxy/${VERSION}`;
   const cache = new CacheRegistry({
@@ -47,10 +42,15 @@ export async function startProxy(config: ProxyConfig, options: { logger: Logger 
     userAgent,
     logger,
   });
+  // Kubernetes Secrets first (the most specific: per Repository), then the Docker config file.
+  const kube = startKubernetesCredentials(config, userAgent, logger);
+  const resolvers: CredentialsResolver[] = [];
+  if (kube) resolvers.push(kube);
+  if (config.credentials.dockerConfig) resolvers.push(new DockerConfigCredentials(config.credentials.dockerConfig));
   const origins = new Origins({
     insecureRegistries: config.insecureRegistries,
     ca: config.rootCertificateAuthorities.map((c) => c.pem),
-    credentials: config.credentials.dockerConfig ? new DockerConfigCredentials(config.credentials.dockerConfig) : anonymous,
+    credentials: resolvers.length === 0 ? anonymous : resolvers.length === 1 ? resolvers[0]! : new ChainedCredentials(resolvers),
     timeouts: config.origins.timeouts,
     manifestMaxBytes: config.limits.manifestMaxBytes,
     userAgent,
@@ -67,7 +67,7 @@ export async function startProxy(config: ProxyConfig, options: { logger: Logger 
     metrics,
     logger,
   });
-  const context: ProxyContext = { config, cache, origins, downloads, originManifests, filler, tags: new TagFreshness(config.tags.refreshIntervalMs), metrics, logger };
+  const context: ProxyContext = { config, cache, origins, downloads, originManifests, filler, tags: new TagFreshness(config.tags.refreshIntervalMs), metrics, logger, kube };
 
   const server = createProxyServer(context);
   await new Promise<void>((resolve, reject) => {
@@ -118,6 +118,7 @@ export async function startProxy(config: ProxyConfig, options: { logger: Logger 
           server.closeIdleConnections();
         });
         downloads.abortAll();
+        kube?.close();
         await ops?.close();
         await Promise.all([origins.close(), cache.close()]);
       })();
