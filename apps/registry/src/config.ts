@@ -5,6 +5,7 @@
 import { ConfigError, ConfigReader, loadConfigTree, parseListenAddress, type ConfigTree } from '@kuik/config';
 import { isLogLevel, type LogLevel } from '@kuik/observability';
 import path from 'node:path';
+import { CronError, parseCron } from './gc/cron.js';
 
 export interface ListenAddress {
   host: string;
@@ -44,11 +45,29 @@ export interface RegistryConfig {
     /** Upper bound of n for tag and catalog listings. */
     maxPageEntries: number;
   };
+  /** Online garbage collection (kuik; distribution has an offline command instead). */
+  garbageCollection: {
+    /** Default: on, except on the inmemory driver (the chart's tmpfs mode turns it off too). */
+    enabled: boolean;
+    /** Five-field cron expression in UTC, or @hourly/@daily/@weekly/@monthly. */
+    schedule: string;
+    dryRun: boolean;
+    /** Also delete manifests no tag reaches (directly, as an index child or as a referrer). */
+    deleteUntagged: boolean;
+    /** Blobs, links and manifests younger than this are never collected (longer than any push). */
+    gracePeriodMs: number;
+    /** Lease of the storage lock that lets one replica at a time collect. */
+    leaseMs: number;
+    /** Wait between quarantining candidates and re-checking; longer than any manifest PUT. */
+    settleMs: number;
+  };
   /** Keys present in the file that distribution knows and this registry ignores. */
   ignored: string[];
 }
 
 export const DEFAULT_ROOT_DIRECTORY = './tmp/registry-data';
+/** Weekly, Sunday 03:00 UTC. */
+export const DEFAULT_GC_SCHEDULE = '0 3 * * 0';
 
 /** Storage keys that are not driver names. */
 const STORAGE_SETTINGS = ['delete', 'redirect', 'maintenance', 'cache', 'tag'];
@@ -72,7 +91,7 @@ export function parseRegistryConfig(tree: ConfigTree, cwd = process.cwd()): Regi
     for (const k of reader.keys()) if (skip.includes(k)) ignored.push(at ? `${at}.${k}` : k);
     reader.onlyKnown([...keys, ...skip]);
   };
-  known(root, '', ['version', 'log', 'http', 'storage', 'limits'], IGNORED.root);
+  known(root, '', ['version', 'log', 'http', 'storage', 'limits', 'garbagecollection'], IGNORED.root);
   if (root.has('version') && root.string('version') !== '0.1') throw new ConfigError('version', `must be 0.1, got ${JSON.stringify(root.raw('version'))}`);
 
   const log = root.section('log');
@@ -111,6 +130,15 @@ export function parseRegistryConfig(tree: ConfigTree, cwd = process.cwd()): Regi
 
   const limits = root.section('limits');
   limits.onlyKnown(['manifestmaxbytes', 'headermaxbytes', 'maxpageentries']);
+  const gc = root.section('garbagecollection');
+  gc.onlyKnown(['enabled', 'schedule', 'dryrun', 'deleteuntagged', 'graceperiod', 'lease', 'settle']);
+  const schedule = gc.string('schedule', DEFAULT_GC_SCHEDULE);
+  try {
+    parseCron(schedule);
+  } catch (err) {
+    if (err instanceof CronError) throw new ConfigError('garbagecollection.schedule', err.message);
+    throw err;
+  }
 
   const positive = (reader: ConfigReader, key: string, at: string, fallback: number, ms = true) => {
     const v = ms ? reader.duration(key, fallback) : reader.bytes(key, fallback);
@@ -153,6 +181,15 @@ export function parseRegistryConfig(tree: ConfigTree, cwd = process.cwd()): Regi
       manifestMaxBytes: positive(limits, 'manifestmaxbytes', 'limits', 4 << 20, false),
       headerMaxBytes: positive(limits, 'headermaxbytes', 'limits', 16 << 10, false),
       maxPageEntries: limits.int('maxpageentries', 1000, 1, 100_000),
+    },
+    garbageCollection: {
+      enabled: gc.bool('enabled', driver !== 'inmemory'),
+      schedule,
+      dryRun: gc.bool('dryrun', false),
+      deleteUntagged: gc.bool('deleteuntagged', false),
+      gracePeriodMs: positive(gc, 'graceperiod', 'garbagecollection', 3_600_000),
+      leaseMs: positive(gc, 'lease', 'garbagecollection', 60_000),
+      settleMs: gc.duration('settle', 30_000),
     },
     ignored,
   };

@@ -13,7 +13,19 @@ export interface RegistryMetrics {
   bytesReceived: Counter<'route'>;
   bytesSent: Counter<'route'>;
   uploadsPurged: Counter;
+  gc: GcMetrics;
   storage: StorageMetrics;
+}
+
+export interface GcMetrics {
+  runs: Counter<'outcome'>;
+  running: Gauge;
+  blobsMarked: Gauge;
+  blobsSwept: Counter;
+  bytesFreed: Counter;
+  manifestsDeleted: Counter;
+  durationSeconds: Gauge;
+  lastSuccess: Gauge;
 }
 
 export function createRegistryMetrics(version: string): RegistryMetrics {
@@ -61,6 +73,29 @@ export function createRegistryMetrics(version: string): RegistryMetrics {
       registers,
     }),
     uploadsPurged: new Counter({ name: `${METRIC_PREFIX}uploads_purged_total`, help: 'Abandoned upload sessions removed.', registers }),
+    gc: {
+      runs: new Counter({
+        name: `${METRIC_PREFIX}gc_runs_total`,
+        help: 'Garbage collection runs, by outcome (success, failure, skipped: another replica held the lease).',
+        labelNames: ['outcome'],
+        registers,
+      }),
+      running: new Gauge({ name: `${METRIC_PREFIX}gc_running`, help: '1 while this replica collects garbage.', registers }),
+      blobsMarked: new Gauge({ name: `${METRIC_PREFIX}gc_blobs_marked`, help: 'Blobs found referenced by the last garbage collection.', registers }),
+      blobsSwept: new Counter({ name: `${METRIC_PREFIX}gc_blobs_swept_total`, help: 'Unreferenced blobs deleted by garbage collection.', registers }),
+      bytesFreed: new Counter({ name: `${METRIC_PREFIX}gc_bytes_freed_total`, help: 'Bytes of blobs deleted by garbage collection.', registers }),
+      manifestsDeleted: new Counter({
+        name: `${METRIC_PREFIX}gc_manifests_deleted_total`,
+        help: 'Untagged manifests deleted by garbage collection (deleteuntagged).',
+        registers,
+      }),
+      durationSeconds: new Gauge({ name: `${METRIC_PREFIX}gc_duration_seconds`, help: 'Duration of the last garbage collection.', registers }),
+      lastSuccess: new Gauge({
+        name: `${METRIC_PREFIX}gc_last_success_timestamp_seconds`,
+        help: 'When the last garbage collection finished successfully.',
+        registers,
+      }),
+    },
     storage: {
       observe: (driver, operation, seconds, outcome) => storageDuration.labels(driver, operation, outcome).observe(seconds),
       bytes: (driver, direction, n) => storageBytes.labels(driver, direction).inc(n),

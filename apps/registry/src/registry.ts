@@ -5,6 +5,7 @@ import type { AuthorizeHook } from '@kuik/oci';
 import { startOpsServer, type Logger, type OpsServer } from '@kuik/observability';
 import { createDriver, isStorageError, type StorageDriver } from '@kuik/storage';
 import type { RegistryConfig } from './config.js';
+import { runGarbageCollection, startGcScheduler, type GcOutcome, type GcScheduler } from './gc/runner.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { startUploadPurger, type UploadPurger } from './maintenance/purge-uploads.js';
 import { createRegistryMetrics, type RegistryMetrics } from './metrics.js';
@@ -19,6 +20,9 @@ export interface Registry {
   http: HttpServer;
   ops: OpsServer | null;
   purger: UploadPurger;
+  gc: GcScheduler;
+  /** One garbage collection now, under the storage lease (manual trigger, tests). */
+  collectGarbage(options?: { dryRun?: boolean }): Promise<GcOutcome>;
   metrics: RegistryMetrics;
   /** Base URL of the registry API, e.g. http://127.0.0.1:5000 */
   url: string;
@@ -61,6 +65,16 @@ export async function startRegistry(config: RegistryConfig, options: StartOption
       })
     : null;
   const purger = startUploadPurger(stores, config.storage.uploadPurging, logger, (n) => metrics.uploadsPurged.inc(n));
+  const gcDeps = {
+    driver,
+    stores,
+    settings: config.garbageCollection,
+    manifestMaxBytes: Math.max(config.limits.manifestMaxBytes, 4 << 20) * 4,
+    logger: logger.child({ task: 'gc' }),
+    metrics,
+    purgeUploads: () => purger.runOnce(),
+  };
+  const gc = startGcScheduler(gcDeps);
 
   const a = http.address();
   const url = `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
@@ -81,12 +95,15 @@ export async function startRegistry(config: RegistryConfig, options: StartOption
     http,
     ops,
     purger,
+    gc,
+    collectGarbage: (o) => runGarbageCollection(gcDeps, o),
     metrics,
     url,
     close() {
       closed ??= (async () => {
         closing = true;
         await http.drain(config.http.drainTimeoutMs);
+        await gc.stop();
         await purger.stop();
         await ops?.close();
         if (!options.driver) await driver.close?.();

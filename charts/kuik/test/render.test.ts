@@ -21,6 +21,13 @@ describe('storage modes', () => {
     expect(volumes(w).find((v) => v.name === 'data')).toMatchObject({ emptyDir: { medium: 'Memory' } });
     expect(objs.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
     expect(registryConfig(objs).storage).toMatchObject({ filesystem: { rootdirectory: '/var/lib/registry' } });
+    expect(registryConfig(objs).garbagecollection).toMatchObject({ enabled: false });
+  });
+
+  it('garbage collection: weekly and keeping untagged manifests by default in the persistent modes, as configured', () => {
+    expect(registryConfig(template('pvc-rwo.yaml')).garbagecollection).toEqual({ enabled: true, schedule: '0 0 * * 0', deleteuntagged: false });
+    const custom = template(['minio.yaml', { registry: { garbageCollection: { schedule: '30 2 * * *', deleteUntagged: true } } }]);
+    expect(registryConfig(custom).garbagecollection).toEqual({ enabled: true, schedule: '30 2 * * *', deleteuntagged: true });
   });
 
   it('PVC RWO: StatefulSet with a volume claim template (size, storageClass)', () => {

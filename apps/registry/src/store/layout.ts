@@ -9,6 +9,8 @@
 //       _manifests/tags/<tag>/index/<alg>/<hex>/link                    every digest it pointed at
 //       _manifests/referrers/<alg>/<hex>/<alg>/<hex>/link               referrer of a subject (kuik)
 //       _uploads/<id>/{data,startedat}                                  upload session
+//   /docker/registry/v2/_kuik/gc/lock/<owner>                           garbage collector lease claims (kuik)
+//   /docker/registry/v2/_kuik/gc/quarantine/<alg>/<hex>                 blob data about to be collected (kuik)
 //
 // Every argument is validated again here (names, tags, digests, upload ids), so a caller that
 // forgot to cannot reach outside the layout with "..", "/" or other tricks.
@@ -17,6 +19,9 @@ import { isValidRepositoryName, isValidTag, tryParseDigest, type Digest } from '
 export const ROOT = '/docker/registry/v2';
 const BLOBS = `${ROOT}/blobs`;
 const REPOSITORIES = `${ROOT}/repositories`;
+const GC_LOCK = `${ROOT}/_kuik/gc/lock`;
+const GC_QUARANTINE = `${ROOT}/_kuik/gc/quarantine`;
+const OWNER_RE = /^[A-Za-z0-9._-]{1,200}$/;
 const UPLOAD_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Directory names inside a repository; repository path components never start with "_". */
@@ -58,6 +63,17 @@ export const layout = {
   },
 
   repository: repo,
+
+  gcLockDir: GC_LOCK,
+  gcLockClaim(owner: string): string {
+    if (!OWNER_RE.test(owner)) throw new Error(`layout: not a lock owner: ${JSON.stringify(owner.slice(0, 200))}`);
+    return `${GC_LOCK}/${owner}`;
+  },
+  gcQuarantineDir: GC_QUARANTINE,
+  gcQuarantine(digest: Digest): string {
+    const { algorithm, hex } = digestParts(digest);
+    return `${GC_QUARANTINE}/${algorithm}/${hex}`;
+  },
 
   layerLink(name: string, digest: Digest): string {
     const { algorithm, hex } = digestParts(digest);

@@ -1,6 +1,7 @@
 // Starts the real registry in-process on 127.0.0.1:0, configured exactly as in production (the
 // storage driver is created from the configuration), with a log sink the tests can read.
 import { isPlainObject, type ConfigTree } from '@kuik/config';
+import { requireServer } from '@kuik/testing';
 import { createLogger, type Logger } from '@kuik/observability';
 import type { StorageDriver } from '@kuik/storage';
 import { randomUUID } from 'node:crypto';
@@ -32,6 +33,22 @@ export function createTestStorage(kind: string): TestStorage {
     return { kind, params: { rootdirectory: root }, dispose: () => rmSync(root, { recursive: true, force: true }) };
   }
   if (kind === 'inmemory') return { kind, params: { name: randomUUID() }, dispose: () => undefined };
+  if (kind === 's3') {
+    // The test MinIO (fails with the command that starts it when it is not running): one shared
+    // bucket, a fresh root per storage. The suite that uses it deletes what it wrote.
+    const env = requireServer('minio');
+    const params = {
+      regionendpoint: env['MINIO_ENDPOINT'],
+      region: env['MINIO_REGION'],
+      bucket: 'kuik-registry-tests',
+      createbucket: true,
+      forcepathstyle: true,
+      accesskey: env['MINIO_ACCESS_KEY'],
+      secretkey: env['MINIO_SECRET_KEY'],
+      rootdirectory: `/run-${randomUUID()}`,
+    };
+    return { kind, params, dispose: () => undefined };
+  }
   throw new Error(`no test storage for driver ${kind}`);
 }
 

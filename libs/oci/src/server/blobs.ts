@@ -10,26 +10,27 @@ async function serveBlob(ctx: HandlerContext, method: 'GET' | 'HEAD'): Promise<v
   const { req, res, backend, name, signal } = ctx;
   const digest = parseDigest(ctx.route.param!).digest;
   const info = await backend.statBlob(name, digest, { signal });
-  if (backend.blobRedirectURL) {
-    const url = await backend.blobRedirectURL(name, digest, method, { signal });
-    if (url) {
-      res.status(307).setHeader('Location', url);
-      res.setHeader('Docker-Content-Digest', digest);
-      res.end();
-      return;
-    }
-  }
   const etag = `"${digest}"`;
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('ETag', etag);
-  res.setHeader('Accept-Ranges', 'bytes');
-  // Content-addressed: the bytes behind a digest never change.
-  res.setHeader('Cache-Control', 'max-age=31536000');
-  res.setHeader('Content-Type', 'application/octet-stream');
   if (matchesETag(req.headers['if-none-match'], etag)) {
     res.status(304).end();
     return;
   }
+  // Only a download is worth sending elsewhere: a HEAD is answered from the stat above, with the
+  // digest header that the storage's response would lack (and no second round trip).
+  if (method === 'GET' && backend.blobRedirectURL) {
+    const url = await backend.blobRedirectURL(name, digest, method, { signal });
+    if (url) {
+      res.status(307).setHeader('Location', url);
+      res.end();
+      return;
+    }
+  }
+  res.setHeader('Accept-Ranges', 'bytes');
+  // Content-addressed: the bytes behind a digest never change.
+  res.setHeader('Cache-Control', 'max-age=31536000');
+  res.setHeader('Content-Type', 'application/octet-stream');
   const range = parseRange(req.headers.range, info.size);
   if (range) {
     res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
