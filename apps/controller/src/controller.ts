@@ -84,7 +84,7 @@ export class Controller {
     };
     this.cachedImages = inf<CachedImage>('cachedimages', CACHED_IMAGES_PATH, (o) => o as unknown as CachedImage);
     this.repositories = inf<Repository>('repositories', REPOSITORIES_PATH, (o) => o as unknown as Repository);
-    this.pods = inf<PodUses>('pods', '/api/v1/pods', (o) => podUses(o, config.webhook.proxyAddress), { labelSelector: `${LABEL_MANAGED}=true` });
+    this.pods = inf<PodUses>('pods', '/api/v1/pods', (o) => podUses(o, config.webhook.proxyAddress, this.policy), { labelSelector: `${LABEL_MANAGED}=true` });
     this.pods.addHandlers({
       onAdd: (_k, cur) => this.index.podChanged(undefined, cur),
       onUpdate: (_k, old, cur) => this.index.podChanged(old, cur),
@@ -232,6 +232,7 @@ export class Controller {
     await Promise.allSettled(this.running);
     await this.webhook.close();
     await this.ops?.close();
+    await this.opts.registries.close?.();
   }
 
   private enqueue(queue: QueueName, key: string): void {

@@ -33,16 +33,17 @@ export async function startCacheRegistry(): Promise<CacheRegistry> {
   const env = { ...process.env };
   delete env['AWS_CA_BUNDLE'];
   const child: ChildProcess = spawn(registryBinary(), ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore', env });
+  // Resolved once, whenever the process ends: stop() may be called again after it exited (a
+  // killed process has signalCode set and exitCode null, and 'exit' never fires a second time).
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   await waitFor('cache registry', 15_000, async () => (await fetch(`${url}/v2/`).catch(() => undefined))?.status === 200, 100);
   return {
     url,
     host: `127.0.0.1:${port}`,
     stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -2,9 +2,9 @@
 // (tools/test-servers/docker-registry.sh start origin) and a cache registry spawned here: pods
 // created through the webhook become CachedImages, the images land in the cache with the
 // origin's digests (every platform), workloads scaled to zero keep theirs, an image the proxy
-// already cached is not fetched again, unused images expire and leave the registry, the
-// finalizer gives up when the registry is gone, pull secrets are mirrored for the proxy and
-// proxy readiness is mirrored onto nodes.
+// already cached is not fetched again, mutable tags follow their Repository's updateInterval,
+// unused images expire and leave the registry, the finalizer gives up when the registry is gone,
+// pull secrets are mirrored for the proxy and proxy readiness is mirrored onto nodes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import {
   createNamespace,
   deleteNamespace,
   deleteWebhookConfiguration,
+  forceDelete,
   freePort,
   installCrds,
   kube,
@@ -48,7 +49,8 @@ const repo = `kuik-e2e-${suffix()}/app`;
 const images: Record<string, PushedImage> = {};
 const logs: string[] = [];
 
-const ciName = (tag: string) => `127.0.0.1-${originHost.split(':')[1]}-${repo.replace('/', '-')}-${tag}`;
+const repoObjectName = () => `127.0.0.1-${originHost.split(':')[1]}-${repo.replace('/', '-')}`;
+const ciName = (tag: string) => `${repoObjectName()}-${tag}`;
 const cacheRepo = () => `127.0.0.1-${originHost.split(':')[1]}/${repo}`;
 const getCi = (name: string) => kube().getOrNull<CachedImage>(`${CACHED_IMAGES_PATH}/${name}`);
 
@@ -82,7 +84,13 @@ beforeAll(async () => {
     identity: 'e2e',
     ops: { listen: `127.0.0.1:${await freePort()}` },
     cachedImagesExpiryDelay: `${EXPIRY_MS / 1000}s`,
-    webhook: { listen: `127.0.0.1:${webhookPort}`, tls: { mode: 'files', certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') } },
+    webhook: {
+      listen: `127.0.0.1:${webhookPort}`,
+      tls: { mode: 'files', certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') },
+      // The API server is shared with other tests whose pods name docker.io images: this
+      // controller takes over (and counts as users) only this run's images at the local origin.
+      acceptedImages: [`^${`${originHost}/${repo}`.replace(/[.]/g, '\\.')}[:@]`],
+    },
     registry: { url: cache.url, insecureRegistries: [originHost] },
     cacheFill: { gracePeriod: '1s' },
     finalizerTimeout: '3s',
@@ -107,10 +115,18 @@ afterAll(async () => {
   await deleteWebhookConfiguration(webhookName);
   await controller?.stop();
   await cache?.stop();
+  // Cluster-scoped objects outlive the namespaces: a later run (or another controller on the same
+  // API server) must not find this run's Deployment, CachedImages or Repository.
+  if (ns) await kube().delete(`/apis/apps/v1/namespaces/${ns}/deployments/scaled-to-zero`);
+  if (originHost) {
+    const prefix = `${repoObjectName()}-`;
+    const all = await kube().get<{ items: CachedImage[] }>(CACHED_IMAGES_PATH);
+    for (const c of all.items.filter((x) => x.metadata.name?.startsWith(prefix))) await forceDelete(`${CACHED_IMAGES_PATH}/${c.metadata.name}`);
+    await forceDelete(`${REPOSITORIES_PATH}/${repoObjectName()}`);
+  }
   await deleteNamespace(ns);
   await deleteNamespace(controllerNs);
-  for (const tag of ['v1', 'v2', 'v3', 'pinned']) await kube().delete(`${CACHED_IMAGES_PATH}/${ciName(tag)}`).catch(() => undefined);
-});
+}, 60_000);
 
 describe('kuik controller end to end', () => {
   it('pods → CachedImage Ready with the origin digest; every platform in the cache', async () => {
@@ -214,21 +230,59 @@ describe('kuik controller end to end', () => {
   });
 
   it('Repositories are created per repository and their pull secrets mirrored for the proxy', async () => {
-    const repoName = `127.0.0.1-${originHost.split(':')[1]}-${repo.replace('/', '-')}`;
+    const repoName = repoObjectName();
+    const repoKey = `${originHost}/${repo}`;
     const r = await waitFor('Repository created', 10_000, () => kube().getOrNull<Repository>(`${REPOSITORIES_PATH}/${repoName}`).then((x) => x ?? undefined));
-    expect(r.spec.name).toBe(`${originHost}/${repo}`);
+    expect(r.spec.name).toBe(repoKey);
+    expect(r.metadata.annotations?.['kuik.enix.io/auto-created']).toBe('true');
     await waitFor('Repository status', 10_000, async () => ((await kube().get<Repository>(`${REPOSITORIES_PATH}/${repoName}`)).status?.images ?? 0) >= 2);
 
-    const auth = Buffer.from(JSON.stringify({ auths: { [originHost]: { username: 'u', password: 'p' } } })).toString('base64');
-    await kube().create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'origin-creds' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': auth } });
-    await kube().mergePatch(`${REPOSITORIES_PATH}/${repoName}`, { spec: { pullSecretNames: ['origin-creds'], pullSecretsNamespace: ns } });
-    const mirror = await waitFor('pull-secret mirror', 15_000, () => kube().getOrNull<Secret>(`/api/v1/namespaces/${controllerNs}/secrets/kuik-pull-secrets`).then((s) => {
+    // The API server is shared: the mirror holds every Repository with pull secrets in the
+    // cluster, so this test judges its own entry, exactly.
+    const mirrorEntry = async () => {
+      const s = await kube().getOrNull<Secret>(`/api/v1/namespaces/${controllerNs}/secrets/kuik-pull-secrets`);
       const data = s?.data?.['repositories.json'];
       const doc = data ? (JSON.parse(Buffer.from(data, 'base64').toString()) as { repositories: Record<string, unknown> }) : undefined;
-      return doc && Object.keys(doc.repositories).length > 0 ? doc : undefined;
-    }));
-    expect(mirror.repositories).toEqual({ [`${originHost}/${repo}`]: { auths: { [originHost]: { username: 'u', password: 'p' } } } });
+      return doc?.repositories[repoKey];
+    };
+    expect(await mirrorEntry()).toBeUndefined(); // no pull secrets yet
+
+    // Two registries in the secret: only the repository's own registry entry reaches the proxy.
+    const auth = Buffer.from(JSON.stringify({ auths: { [originHost]: { username: 'u', password: 'p' }, 'other.registry.test': { username: 'x', password: 'y' } } })).toString('base64');
+    await kube().create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'origin-creds' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': auth } });
+    await kube().mergePatch(`${REPOSITORIES_PATH}/${repoName}`, { spec: { pullSecretNames: ['origin-creds'], pullSecretsNamespace: ns } });
+    const entry = await waitFor('pull-secret mirror', 15_000, mirrorEntry);
+    expect(entry).toEqual({ auths: { [originHost]: { username: 'u', password: 'p' } } });
     await waitFor('Repository condition', 10_000, async () => (await kube().get<Repository>(`${REPOSITORIES_PATH}/${repoName}`)).status?.conditions?.some((c) => c.type === 'PullSecretsReady' && c.status === 'True'));
+  });
+
+  it('Repository.updateInterval re-checks matching mutable tags and copies the new content', async () => {
+    const first = await pushSingle(originUrl, repo, 'mutable');
+    await createPod('mutable', `${originHost}/${repo}:mutable`);
+    const ready = await waitFor('CachedImage mutable Ready', 30_000, async () => {
+      const c = await getCi(ciName('mutable'));
+      return c?.status?.phase === 'Ready' ? c : undefined;
+    });
+    expect(ready.status?.digest).toBe(first.digest);
+    const v2Sync = (await getCi(ciName('v2')))?.status?.lastSync;
+
+    // The tag moves at the origin; only images matching updateFilters follow updateInterval.
+    const second = await pushSingle(originUrl, repo, 'mutable');
+    expect(second.digest).not.toBe(first.digest);
+    await kube().mergePatch(`${REPOSITORIES_PATH}/${repoObjectName()}`, { spec: { updateInterval: '1s', updateFilters: [':mutable$'] } });
+    const updated = await waitFor('CachedImage mutable updated', 30_000, async () => {
+      const c = await getCi(ciName('mutable'));
+      return c?.status?.digest === second.digest && c.status.phase === 'Ready' ? c : undefined;
+    });
+    expect(updated.status).toMatchObject({ isCached: true, upstreamDigest: second.digest, upToDate: true, availableUpstream: true });
+    expect(Date.parse(updated.status!.lastSuccessfulPull!)).toBeGreaterThanOrEqual(Date.parse(ready.status!.lastSuccessfulPull!));
+    expect(await headManifest(cache.url, cacheRepo(), 'mutable')).toBe(second.digest);
+    // It keeps being re-checked every interval: lastSync advances with no change.
+    const synced = updated.status!.lastSync!;
+    await waitFor('a later upstream check', 15_000, async () => ((await getCi(ciName('mutable')))?.status?.lastSync ?? '') > synced, 250);
+    // v2 matches no filter: never re-checked upstream.
+    expect((await getCi(ciName('v2')))?.status?.lastSync).toBe(v2Sync);
+    await kube().mergePatch(`${REPOSITORIES_PATH}/${repoObjectName()}`, { spec: { updateInterval: null, updateFilters: null } });
   });
 
   it('mirrors proxy readiness onto the node label', async () => {

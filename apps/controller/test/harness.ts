@@ -86,6 +86,21 @@ export async function deleteNamespace(name: string): Promise<void> {
   await c.delete(`/api/v1/namespaces/${name}`).catch(() => undefined);
 }
 
+/**
+ * Deletes an object whatever its finalizers (cleanup after the controller that would have
+ * released them stopped): the finalizers are dropped first, then the object is deleted.
+ */
+export async function forceDelete(path: string): Promise<void> {
+  const c = kube();
+  try {
+    await c.mergePatch(path, { metadata: { finalizers: null } });
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  await c.delete(path);
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();

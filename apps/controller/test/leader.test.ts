@@ -3,8 +3,9 @@
 // and the other leads within the lease duration; the Lease history shows no overlap; a graceful
 // stop releases the lease so the standby takes over at once.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CACHED_IMAGES_PATH, REPOSITORIES_PATH } from '../src/crds/types.js';
 import type { Pod } from '../src/kube/types.js';
-import { applyWebhookConfiguration, createNamespace, deleteNamespace, deleteWebhookConfiguration, freePort, installCrds, kube, kubeEnv, pod, sleep, suffix, waitFor } from './harness.js';
+import { applyWebhookConfiguration, createNamespace, deleteNamespace, deleteWebhookConfiguration, forceDelete, freePort, installCrds, kube, kubeEnv, pod, sleep, suffix, waitFor } from './harness.js';
 import { metric, startController, stopController, waitReady, type ControllerProcess } from './processes.js';
 
 const LEASE = { leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '500ms' };
@@ -82,8 +83,13 @@ afterAll(async () => {
   for (const p of procs) await stopController(p, 'SIGKILL');
   stopWatch?.abort();
   await deleteWebhookConfiguration(webhookName);
-  await deleteNamespace(ns);
   await deleteNamespace(podNs);
+  await deleteNamespace(ns);
+  // The leaders created a CachedImage (with its finalizer) and a Repository for the pods' image;
+  // nothing is left running to release them, and another controller on this API server would
+  // otherwise try to cache docker.io/library/nginx:1.27 from the internet.
+  await forceDelete(`${CACHED_IMAGES_PATH}/docker.io-library-nginx-1.27`);
+  await forceDelete(`${REPOSITORIES_PATH}/docker.io-library-nginx`);
 });
 
 describe('two controller processes', () => {

@@ -1,8 +1,105 @@
-// ImageRegistries on @kuik/oci's registry client (placeholder until the client is exported).
+// ImageRegistries on @kuik/oci's registry client: the kuik registry (configured by URL) and one
+// client per origin host and set of credentials, created on first use. A client holds the
+// tokens it obtained, so images of one Repository share them; different pull secrets for the
+// same host get different clients (a token is only valid for the credentials it came from).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { copyImage, discard, hostOptionsFromUrl, manifestPath, RegistryClient, RegistryClientError, StaticCredentials, type Credentials } from '@kuik/oci/client';
 import type { ControllerConfig } from '../config.js';
-import type { ImageRegistries } from './port.js';
+import { cacheRepository, manifestReference, type ParsedImage } from '../images/reference.js';
+import type { RegistryCredentials } from './credentials.js';
+import type { ImageRegistries, ManifestInfo } from './port.js';
 
-export function createImageRegistries(_config: ControllerConfig): ImageRegistries {
-  const missing = () => Promise.reject(new Error('the OCI registry client is not available yet'));
-  return { headCached: missing, headUpstream: missing, copyToCache: missing, deleteCached: missing, pingCache: missing };
+/** Origin clients kept at once; the least recently used one is closed beyond this. */
+const MAX_ORIGIN_CLIENTS = 128;
+const USER_AGENT = 'kuik-controller';
+
+/** The oci client's credentials from a pull-secret entry; undefined when it has none it can use. */
+export function clientCredentials(c: RegistryCredentials | undefined): Credentials | undefined {
+  if (!c) return undefined;
+  if (c.username !== undefined && c.password !== undefined) return { username: c.username, password: c.password };
+  if (c.identitytoken) return { identityToken: c.identitytoken };
+  return undefined;
+}
+
+export function createImageRegistries(config: ControllerConfig): ImageRegistries {
+  const caFile = config.registry.rootCertificateAuthoritiesFile;
+  const ca = caFile ? [readFileSync(caFile, 'utf8')] : [];
+  const insecure = new Set(config.registry.insecureRegistries.map((h) => h.toLowerCase()));
+  const cache = new RegistryClient({ ...hostOptionsFromUrl(config.registry.url, { ca }), userAgent: USER_AGENT, connections: 16 });
+  const origins = new Map<string, RegistryClient>();
+
+  const origin = (host: string, credentials: RegistryCredentials | undefined): RegistryClient => {
+    const creds = clientCredentials(credentials);
+    const key = `${host}\n${creds ? createHash('sha256').update(JSON.stringify(creds)).digest('hex') : ''}`;
+    let client = origins.get(key);
+    if (client) {
+      origins.delete(key); // re-inserted below: Map order is recency
+    } else {
+      client = new RegistryClient({
+        host,
+        insecure: insecure.has(host.toLowerCase()),
+        ca,
+        credentials: new StaticCredentials(creds ? { [host]: creds } : {}),
+        userAgent: USER_AGENT,
+        connections: 8,
+      });
+      if (origins.size >= MAX_ORIGIN_CLIENTS) {
+        const [oldest, c] = origins.entries().next().value!;
+        origins.delete(oldest);
+        void c.close().catch(() => undefined);
+      }
+    }
+    origins.set(key, client);
+    return client;
+  };
+
+  const info = (m: { digest: string; mediaType: string; size: number }): ManifestInfo => ({
+    digest: m.digest,
+    mediaType: m.mediaType,
+    ...(Number.isFinite(m.size) ? { size: m.size } : {}),
+  });
+
+  return {
+    async headCached(image, signal) {
+      const m = await cache.headManifest(cacheRepository(image), manifestReference(image), { signal });
+      return m && info(m);
+    },
+
+    async headUpstream(image, credentials, signal) {
+      const m = await origin(image.domain, credentials).headManifest(image.path, manifestReference(image), { signal });
+      return m && info(m);
+    },
+
+    async copyToCache(image: ParsedImage, credentials, signal) {
+      const reference = manifestReference(image);
+      const result = await copyImage(
+        { client: origin(image.domain, credentials), repository: image.path, reference },
+        // A digest-pinned image is stored by digest only; a tag keeps its name in the cache.
+        { client: cache, repository: cacheRepository(image), tags: image.digest ? [] : [reference] },
+        { allPlatforms: true, signal },
+      );
+      return { digest: result.digest, mediaType: result.mediaType };
+    },
+
+    async deleteCached(image, digest, onlyTag, signal) {
+      const repository = cacheRepository(image);
+      const reference = onlyTag ? manifestReference(image) : digest;
+      const path = manifestPath(repository, reference);
+      const res = await cache.send({ method: 'DELETE', path, scopes: [`repository:${repository}:delete`], signal });
+      discard(res);
+      if (res.status === 202 || res.status === 200 || res.status === 204) return 'deleted';
+      if (res.status === 404) return 'absent';
+      // Deletes disabled (405 UNSUPPORTED) or tag deletion refused (distribution 2.x: 400/405).
+      if (res.status === 405 || (onlyTag && res.status === 400)) return 'unsupported';
+      throw new RegistryClientError(res.status === 401 || res.status === 403 ? 'auth' : 'http', `DELETE ${path}: HTTP ${res.status}`, { host: cache.host, status: res.status });
+    },
+
+    pingCache: (signal) => cache.ping(signal),
+
+    async close() {
+      await Promise.all([cache, ...origins.values()].map((c) => c.close().catch(() => undefined)));
+      origins.clear();
+    },
+  };
 }

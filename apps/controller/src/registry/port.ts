@@ -1,5 +1,5 @@
 // What the reconcilers need from registries, independent of the OCI client that implements it
-// (oci-registry.ts): the cache is asked first, the origin only when the cache lacks the image.
+// (oci-registries.ts): the cache is asked first, the origin only when the cache lacks the image.
 import type { ParsedImage } from '../images/reference.js';
 import type { RegistryCredentials } from './credentials.js';
 
@@ -23,4 +23,6 @@ export interface ImageRegistries {
   deleteCached(image: ParsedImage, digest: string, onlyTag: boolean, signal: AbortSignal): Promise<'deleted' | 'absent' | 'unsupported'>;
   /** Cheap liveness check of the cache registry (GET /v2/). */
   pingCache(signal: AbortSignal): Promise<void>;
+  /** Releases connections (the controller calls it when it stops). */
+  close?(): Promise<void>;
 }

@@ -28,6 +28,18 @@ describe('usage sources and index', () => {
     expect(podUses({ metadata: { name: 'u', namespace: 'ns' }, spec: { containers: [{ name: 'a', image: 'nginx' }] } }, 'localhost:7439')).toBeUndefined();
   });
 
+  it('does not count pod images that ignoredImages / acceptedImages keep out of kuik', () => {
+    const accepting = { ignoredImages: [], acceptedImages: [/^my\.reg:5000\//] };
+    expect(podUses(managedPod('a', 'nginx:1.27'), 'localhost:7439', accepting)).toBeUndefined();
+    const two = managedPod('a', 'nginx:1.27', {
+      metadata: { name: 'a', namespace: 'ns', labels: { 'kuik.enix.io/managed': 'true' }, annotations: { 'original-image-app': 'nginx:1.27', 'original-image-b': 'redis:7' } },
+      spec: { containers: [{ name: 'app', image: 'localhost:7439/docker.io/library/nginx:1.27' }, { name: 'b', image: 'localhost:7439/docker.io/library/redis:7' }] },
+    });
+    // Patterns match the image as written or as normalized.
+    expect(podUses(two, 'localhost:7439', { ignoredImages: [/^docker\.io\/library\/nginx:/], acceptedImages: [] })?.images.map((i) => i.source)).toEqual(['docker.io/library/redis:7']);
+    expect(podUses(two, 'localhost:7439', { ignoredImages: [/^redis/], acceptedImages: [] })?.images.map((i) => i.source)).toEqual(['docker.io/library/nginx:1.27']);
+  });
+
   it('counts workload templates with the webhook policy', () => {
     const tpl = { metadata: { labels: {} }, spec: { containers: [{ name: 'a', image: 'redis:7', imagePullPolicy: 'IfNotPresent' }, { name: 'b', image: 'x:latest' }] } };
     expect(workloadUses('Deployment', { metadata: { name: 'd', namespace: 'ns' } }, tpl, policy)?.images.map((i) => i.source)).toEqual(['docker.io/library/redis:7']);

@@ -9,7 +9,7 @@ import { cachedImageName, originalImageAnnotation } from '../images/naming.js';
 import { canonicalImage, originalFromRewritten, parseImage, type ParsedImage } from '../images/reference.js';
 import type { RawObject } from '../kube/informer.js';
 import type { Container, Pod, PodTemplate } from '../kube/types.js';
-import { decideContainer, podSkipReason, type RewritePolicy } from '../webhook/policy.js';
+import { decideContainer, imageExclusion, podSkipReason, type RewritePolicy } from '../webhook/policy.js';
 
 /** One image use: the CachedImage it maps to and its canonical source image. */
 export interface ImageUse {
@@ -42,29 +42,35 @@ function tryParse(image: string | undefined): ParsedImage | undefined {
   }
 }
 
-/** Compact form of a managed pod; undefined for pods that use no cached image (or have terminated). */
-export function podUses(obj: RawObject, proxyAddress: string): PodUses | undefined {
+const NO_IMAGE_FILTER: Pick<RewritePolicy, 'ignoredImages' | 'acceptedImages'> = { ignoredImages: [], acceptedImages: [] };
+
+/**
+ * Compact form of a managed pod; undefined for pods that use no cached image (or have
+ * terminated). Images the policy's ignoredImages/acceptedImages keep out of kuik are not counted
+ * (a pod rewritten before the policy changed, or by another kuik's webhook on a shared cluster).
+ */
+export function podUses(obj: RawObject, proxyAddress: string, images: Pick<RewritePolicy, 'ignoredImages' | 'acceptedImages'> = NO_IMAGE_FILTER): PodUses | undefined {
   const pod = obj as Pod;
   const meta = pod.metadata;
   if (!meta?.name || meta.labels?.[LABEL_MANAGED] !== 'true') return undefined;
   // A finished pod will not pull again: its images may expire (a Job/CronJob template keeps them).
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return undefined;
   const annotations = meta.annotations ?? {};
-  const images: ImageUse[] = [];
+  const uses: ImageUse[] = [];
   const prefix = `${proxyAddress}/`;
   const visit = (list: Container[] | undefined, kind: 'container' | 'init' | 'ephemeral') => {
     for (const c of list ?? []) {
       if (!c.image?.startsWith(prefix)) continue;
       const original = annotations[originalImageAnnotation(c.name, kind)] ?? originalFromRewritten(proxyAddress, c.image);
       const parsed = tryParse(original);
-      if (parsed) images.push(use(parsed));
+      if (parsed && !imageExclusion(images, original!, parsed)) uses.push(use(parsed));
     }
   };
   visit(pod.spec?.containers, 'container');
   visit(pod.spec?.initContainers, 'init');
   visit(pod.spec?.ephemeralContainers, 'ephemeral');
-  if (images.length === 0) return undefined;
-  return { namespacedName: `${meta.namespace ?? ''}/${meta.name}`, images };
+  if (uses.length === 0) return undefined;
+  return { namespacedName: `${meta.namespace ?? ''}/${meta.name}`, images: uses };
 }
 
 export const WORKLOAD_KINDS = [

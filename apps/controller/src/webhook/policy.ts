@@ -57,12 +57,23 @@ export function decideContainer(policy: RewritePolicy, c: Container): ContainerD
   // (Always for :latest or no tag) for objects that were not defaulted (pod templates).
   const pullsAlways = c.imagePullPolicy === 'Always' || (!c.imagePullPolicy && image.digest === undefined && (image.tag ?? 'latest') === 'latest');
   if (policy.ignorePullPolicyAlways && pullsAlways) return { rewrite: false, reason: 'pull policy Always' };
-  // Users write patterns against the image as written or as normalized; both are tried.
+  const excluded = imageExclusion(policy, written, image);
+  if (excluded) return { rewrite: false, ...excluded };
+  return { rewrite: true, image };
+}
+
+/**
+ * Whether ignoredImages/acceptedImages keep an image out of kuik. Users write patterns against
+ * the image as written or as normalized; both are tried.
+ */
+export function imageExclusion(
+  policy: Pick<RewritePolicy, 'ignoredImages' | 'acceptedImages'>,
+  written: string,
+  image: ParsedImage,
+): { reason: 'image ignored' | 'image not accepted'; detail?: string } | undefined {
   const forms = [written, canonicalImage(image)];
   const ignored = policy.ignoredImages.find((re) => forms.some((f) => re.test(f)));
-  if (ignored) return { rewrite: false, reason: 'image ignored', detail: ignored.source };
-  if (policy.acceptedImages.length > 0 && !policy.acceptedImages.some((re) => forms.some((f) => re.test(f)))) {
-    return { rewrite: false, reason: 'image not accepted' };
-  }
-  return { rewrite: true, image };
+  if (ignored) return { reason: 'image ignored', detail: ignored.source };
+  if (policy.acceptedImages.length > 0 && !policy.acceptedImages.some((re) => forms.some((f) => re.test(f)))) return { reason: 'image not accepted' };
+  return undefined;
 }
