@@ -1,7 +1,7 @@
 // LeaderElector against the real kube-apiserver (tools/test-servers/kube-apiserver.sh start).
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { LeaderElector, type LeaseClient } from '../src/index.js';
-import { deleteLease, FaultyLeaseClient, leaseClient, sleep, uniqueLeaseName, waitFor, watchLease, type Fault } from './harness.js';
+import { deleteLease, FaultyLeaseClient, leaseClient, sleep, stopAllWatches, uniqueLeaseName, waitFor, watchLease, type Fault } from './harness.js';
 
 const L = 2000;
 const TIMING = { leaseDurationMs: L, renewDeadlineMs: 1500, retryPeriodMs: 300 };
@@ -12,6 +12,7 @@ const leases: string[] = [];
 // that no elector keeps renewing (and Jest exits).
 const running = new Set<() => Promise<void>>();
 afterEach(async () => {
+  stopAllWatches();
   await Promise.all([...running].map((stop) => stop().catch(() => undefined)));
   running.clear();
 });

@@ -36,6 +36,14 @@ export interface LeaseVersion {
 }
 
 /** Records every version of one Lease the API server reports, from its creation on. */
+const openWatches = new Set<AbortController>();
+
+/** Stops every watch a test opened (afterEach: a failed assertion must not leave one running). */
+export function stopAllWatches(): void {
+  for (const c of openWatches) c.abort();
+  openWatches.clear();
+}
+
 export async function watchLease(name: string): Promise<{ history: LeaseVersion[]; stop: () => void }> {
   const history: LeaseVersion[] = [];
   const watch = new Watch(kubeConfig());
@@ -58,7 +66,14 @@ export async function watchLease(name: string): Promise<{ history: LeaseVersion[
     },
     () => undefined,
   );
-  return { history, stop: () => controller.abort() };
+  openWatches.add(controller);
+  return {
+    history,
+    stop: () => {
+      openWatches.delete(controller);
+      controller.abort();
+    },
+  };
 }
 
 export async function deleteLease(name: string): Promise<void> {
