@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { LeaderElector, toMicroTime, type LeaseClient } from './index.js';
+import { LeaderElector, LeaseConflictError, toMicroTime, type LeaseClient, type ObservedLease } from './index.js';
 
 const lock: LeaseClient = {
   describe: () => 'ns/x',
@@ -28,5 +28,66 @@ describe('LeaderElector options', () => {
 describe('toMicroTime', () => {
   it('writes the MicroTime format the API server parses (six fractional digits)', () => {
     expect(toMicroTime(Date.UTC(2025, 0, 2, 3, 4, 5, 67))).toBe('2025-01-02T03:04:05.067000Z');
+  });
+});
+
+/** A lease store with the API server's optimistic concurrency (resourceVersion), in memory. */
+class MemoryLease implements LeaseClient {
+  stored: ObservedLease | null = null;
+  private version = 0;
+  describe = () => 'memory/lease';
+  get = async () => this.stored;
+  create = async (record: ObservedLease['record']) => {
+    if (this.stored) throw new LeaseConflictError('exists');
+    return (this.stored = { resourceVersion: String(++this.version), record });
+  };
+  update = async (current: ObservedLease, record: ObservedLease['record']) => {
+    if (!this.stored || this.stored.resourceVersion !== current.resourceVersion) throw new LeaseConflictError('conflict');
+    return (this.stored = { resourceVersion: String(++this.version), record });
+  };
+  /** A write the elector never saw the answer to (a renewal cut short after the server applied it). */
+  bumpUnseen() {
+    this.stored = { resourceVersion: String(++this.version), record: { ...this.stored!.record } };
+  }
+}
+
+describe('LeaderElector release', () => {
+  it('releases even when its last renewal was applied but its answer was lost', async () => {
+    const lease = new MemoryLease();
+    const elector = new LeaderElector({
+      lock: lease,
+      identity: 'me',
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 600,
+      retryPeriodMs: 200,
+      callbacks: { onStartedLeading: () => undefined },
+    });
+    const ac = new AbortController();
+    const done = elector.run(ac.signal);
+    for (let i = 0; i < 100 && !elector.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(elector.isLeader()).toBe(true);
+    lease.bumpUnseen();
+    ac.abort();
+    await done;
+    expect(lease.stored?.record.holderIdentity).toBe('');
+  });
+
+  it('does not release a lease another candidate took meanwhile', async () => {
+    const lease = new MemoryLease();
+    const elector = new LeaderElector({
+      lock: lease,
+      identity: 'me',
+      leaseDurationMs: 1000,
+      renewDeadlineMs: 600,
+      retryPeriodMs: 200,
+      callbacks: { onStartedLeading: () => undefined },
+    });
+    const ac = new AbortController();
+    const done = elector.run(ac.signal);
+    for (let i = 0; i < 100 && !elector.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+    lease.stored = { resourceVersion: 'other-1', record: { ...lease.stored!.record, holderIdentity: 'other' } };
+    ac.abort();
+    await done;
+    expect(lease.stored.record.holderIdentity).toBe('other');
   });
 });

@@ -216,23 +216,41 @@ export class LeaderElector {
     }
   }
 
-  /** Clears holderIdentity (conditional on our last write) so a standby acquires at its next retry. */
+  /**
+   * Clears holderIdentity (conditional on our last write) so a standby acquires at its next retry.
+   * A renewal cut short by the cancellation may still have been applied by the API server, which
+   * leaves our cached record one version behind: on a conflict the lease is read again, and released
+   * if we still hold it (never if another candidate took it meanwhile).
+   */
   private async release(): Promise<void> {
-    const current = this.observed;
-    if (!current || current.record.holderIdentity !== this.identity) return;
-    const now = toMicroTime(this.wallNow());
-    const record: LeaderElectionRecord = {
-      holderIdentity: '',
-      leaseDurationSeconds: 1,
-      acquireTime: now,
-      renewTime: now,
-      leaseTransitions: current.record.leaseTransitions,
-    };
-    try {
-      this.setObserved(await this.lock.update(current, record, AbortSignal.timeout(Math.ceil(this.renewDeadlineMs))));
-      this.log.info('leader election: released the lease', { lease: this.lock.describe() });
-    } catch (err) {
-      this.log.warn('leader election: could not release the lease; it will expire', { err });
+    const signal = AbortSignal.timeout(Math.ceil(this.renewDeadlineMs));
+    let current = this.observed;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!current || current.record.holderIdentity !== this.identity) return;
+      const now = toMicroTime(this.wallNow());
+      const record: LeaderElectionRecord = {
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: current.record.leaseTransitions,
+      };
+      try {
+        this.setObserved(await this.lock.update(current, record, signal));
+        this.log.info('leader election: released the lease', { lease: this.lock.describe() });
+        return;
+      } catch (err) {
+        if (attempt === 0 && err instanceof LeaseConflictError) {
+          try {
+            current = await this.lock.get(signal);
+            continue;
+          } catch (readErr) {
+            err = readErr;
+          }
+        }
+        this.log.warn('leader election: could not release the lease; it will expire', { err });
+        return;
+      }
     }
   }
 
