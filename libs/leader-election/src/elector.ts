@@ -240,15 +240,16 @@ export class LeaderElector {
         this.log.info('leader election: released the lease', { lease: this.lock.describe() });
         return;
       } catch (err) {
+        let failure: unknown = err;
         if (attempt === 0 && err instanceof LeaseConflictError) {
           try {
             current = await this.lock.get(signal);
             continue;
           } catch (readErr) {
-            err = readErr;
+            failure = readErr;
           }
         }
-        this.log.warn('leader election: could not release the lease; it will expire', { err });
+        this.log.warn('leader election: could not release the lease; it will expire', { err: failure });
         return;
       }
     }
