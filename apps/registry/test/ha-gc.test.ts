@@ -312,7 +312,10 @@ describe.each([
     })();
     await Promise.all(
       clients.map(async (c) => {
-        for (let op = 0; op < OPS_PER_CLIENT && Date.now() < deadline; op++) await c.step();
+        // At least OPS_PER_CLIENT operations, and on until GC has completed three runs in the
+        // middle of the workload (fast storage finishes the operations sooner); bounded by the deadline.
+        const gcRan = () => gcRuns.filter((r) => r.ran === true).length;
+        for (let op = 0; (op < OPS_PER_CLIENT || gcRan() < 3) && Date.now() < deadline; op++) await c.step();
       }),
     );
     workloadDone = true;
