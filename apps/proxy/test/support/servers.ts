@@ -5,8 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { repoRoot, requireServer, type TestServerName } from '@kuik/testing';
+import { repoRoot, requireServer, waitForListening, type TestServerName } from '@kuik/testing';
 
 export interface OriginRegistry {
   name: string;
@@ -100,25 +99,7 @@ export class KuikRegistry {
     this.child = child;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const addr = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`kuik registry did not start within 15 s: ${stderr}`)), 15_000);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`kuik registry exited with ${code}: ${stderr}`));
-      });
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        try {
-          const rec = JSON.parse(line) as { msg?: string; addr?: string };
-          if (rec.msg === 'registry listening' && rec.addr) {
-            clearTimeout(timer);
-            resolve(rec.addr);
-          }
-        } catch {
-          // not a log line
-        }
-      });
-    });
-    child.removeAllListeners('exit');
+    const addr = await waitForListening(child, { message: 'registry listening', what: 'kuik registry', output: () => stderr });
     this.port = Number(addr.split(':').pop());
     this.host = `127.0.0.1:${this.port}`;
     this.url = `http://${this.host}`;

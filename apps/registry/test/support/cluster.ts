@@ -2,7 +2,7 @@
 // round-robin HTTP proxy on loopback — a Kubernetes Service in miniature. Also: the `gc`
 // subcommand run as its own process, a MinIO of the test's own (to restart at will), and the
 // storage settings the HA suites share.
-import { requireServer, repoRoot } from '@kuik/testing';
+import { requireServer, repoRoot, waitForListening } from '@kuik/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -75,25 +75,7 @@ export async function startRegistryProc(configFile: string): Promise<RegistryPro
     if (logs.length > 2000) logs.shift();
   };
   createInterface({ input: child.stderr! }).on('line', keep);
-  const addr = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`registry did not start within 15 s:\n${logs.join('\n')}`)), 15_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`registry exited with ${code}:\n${logs.join('\n')}`));
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      try {
-        const rec = JSON.parse(line) as { msg?: string; addr?: string };
-        if (rec.msg === 'registry listening' && rec.addr) {
-          clearTimeout(timer);
-          resolve(rec.addr);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
+  const addr = await waitForListening(child, { message: 'registry listening', what: 'registry', output: () => logs.join('\n'), onLine: keep });
   return {
     child,
     url: `http://${addr}`,

@@ -4,8 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { repoRoot, requireServer } from '@kuik/testing';
+import { repoRoot, requireServer, waitForListening } from '@kuik/testing';
 
 export interface RunResult {
   code: number | null;
@@ -111,24 +110,7 @@ export async function startRegistryProcess(root: string, env: NodeJS.ProcessEnv 
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const host = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`registry did not start within 15 s: ${stderr}`)), 15_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`registry exited with ${code}: ${stderr}`));
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const rec = JSON.parse(line) as { msg?: string; addr?: string };
-        if (rec.msg === 'registry listening' && rec.addr) {
-          clearTimeout(timer);
-          resolve(rec.addr);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
+  const host = await waitForListening(child, { message: 'registry listening', what: 'registry', output: () => stderr });
   return {
     child,
     url: `http://${host}`,
