@@ -51,43 +51,44 @@ class MemoryLease implements LeaseClient {
   }
 }
 
+/** An elector on `lease` with short timings, once it leads (or after a bounded wait). */
+async function leading(lease: MemoryLease) {
+  const elector = new LeaderElector({
+    lock: lease,
+    identity: 'me',
+    leaseDurationMs: 1000,
+    renewDeadlineMs: 600,
+    retryPeriodMs: 200,
+    callbacks: { onStartedLeading: () => undefined },
+  });
+  const ac = new AbortController();
+  const done = elector.run(ac.signal);
+  for (let i = 0; i < 100 && !elector.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+  return {
+    elector,
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
 describe('LeaderElector release', () => {
   it('releases even when its last renewal was applied but its answer was lost', async () => {
     const lease = new MemoryLease();
-    const elector = new LeaderElector({
-      lock: lease,
-      identity: 'me',
-      leaseDurationMs: 1000,
-      renewDeadlineMs: 600,
-      retryPeriodMs: 200,
-      callbacks: { onStartedLeading: () => undefined },
-    });
-    const ac = new AbortController();
-    const done = elector.run(ac.signal);
-    for (let i = 0; i < 100 && !elector.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+    const { elector, stop } = await leading(lease);
     expect(elector.isLeader()).toBe(true);
     lease.bumpUnseen();
-    ac.abort();
-    await done;
+    await stop();
     expect(lease.stored?.record.holderIdentity).toBe('');
   });
 
   it('does not release a lease another candidate took meanwhile', async () => {
     const lease = new MemoryLease();
-    const elector = new LeaderElector({
-      lock: lease,
-      identity: 'me',
-      leaseDurationMs: 1000,
-      renewDeadlineMs: 600,
-      retryPeriodMs: 200,
-      callbacks: { onStartedLeading: () => undefined },
-    });
-    const ac = new AbortController();
-    const done = elector.run(ac.signal);
-    for (let i = 0; i < 100 && !elector.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+    const { elector, stop } = await leading(lease);
+    expect(elector.isLeader()).toBe(true);
     lease.stored = { resourceVersion: 'other-1', record: { ...lease.stored!.record, holderIdentity: 'other' } };
-    ac.abort();
-    await done;
+    await stop();
     expect(lease.stored.record.holderIdentity).toBe('other');
   });
 });
