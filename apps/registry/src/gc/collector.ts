@@ -10,7 +10,7 @@
 //   candidates  blobs not marked and older than the grace period; with deleteUntagged, untagged
 //               revisions older than the grace period.
 //   quarantine  move candidate blob data aside and remove the candidate revision links.
-//   settle      wait (longer than any manifest PUT takes from its checks to its commit).
+//   settle      wait, so that manifest PUTs that checked before the quarantine have committed.
 //   re-check    walk the repositories again, mark from everything written since the run began
 //               (minus the grace) plus what the first pass kept; put back what that marks.
 //   delete      the rest of the quarantine. Layer links to it stay, as distribution leaves them:
@@ -22,11 +22,14 @@
 //     than the grace period (which must exceed the longest push; 1 h by default) and so is never
 //     a candidate;
 //   - a push that reuses an old blob without writing it (upload of a blob that exists, mount,
-//     or just a HEAD) checks for the blob when its manifest is PUT. If that check ran after the
-//     quarantine, it fails cleanly (MANIFEST_BLOB_UNKNOWN; an upload after the quarantine finds
-//     no blob and stores the bytes anew). If it ran before, the manifest's revision link is
-//     committed within the settle time, so before the re-check, which sees the fresh link and
-//     puts the blob back. Index children (revision links) are handled the same way.
+//     or just a HEAD) checks for the blob when its manifest is PUT, writes the revision link,
+//     and then checks again (ManifestStore.commitRevision), putting back from quarantine what
+//     it finds there. If the second check sees every reference, the link was written before
+//     any later quarantine, so before this run's re-check, which sees the fresh link and keeps
+//     what it references. If a reference is gone for good, the PUT takes its link back and
+//     fails cleanly (MANIFEST_BLOB_UNKNOWN; an upload after the quarantine finds no blob and
+//     stores the bytes anew). So no timing assumption is needed for safety: the settle time only
+//     makes the second case rare. Index children (revision links) are handled the same way.
 // The price: during the settle time a manifest committed in that window may briefly 404 on a
 // blob that is being put back, and candidate data is moved once (a rename on filesystems, a
 // server-side copy on object stores). A run that dies mid-way leaves the quarantine to the next
@@ -43,7 +46,7 @@ export interface CollectOptions {
   deleteUntagged: boolean;
   /** Blobs, links and revisions younger than this are never candidates. */
   gracePeriodMs: number;
-  /** Wait between quarantine and re-check; longer than any manifest PUT's check-to-commit time. */
+  /** Wait between quarantine and re-check, so that PUTs already past their checks commit first. */
   settleMs: number;
   /** Manifests are read back with this bound. */
   manifestMaxBytes: number;
@@ -124,7 +127,10 @@ export async function collectGarbage(driver: StorageDriver, stores: Stores, opti
   const infos = new Map<Digest, ManifestInfo | null>();
   const loadInfo = async (digest: Digest): Promise<ManifestInfo | null> => {
     if (infos.has(digest)) return infos.get(digest)!;
-    const content = await stores.blobs.getSmall(digest, options.manifestMaxBytes, { signal });
+    // A manifest committed during the run may have its content in this run's quarantine.
+    const content =
+      (await stores.blobs.getSmall(digest, options.manifestMaxBytes, { signal })) ??
+      (await orIfMissing(() => driver.getContent(layout.gcQuarantine(digest), { signal, maxBytes: options.manifestMaxBytes }), null));
     let info: ManifestInfo | null = null;
     if (content) {
       try {

@@ -65,6 +65,18 @@ export class BlobStore {
     await this.driver.putContent(layout.blobData(digest), content, options);
   }
 
+  /**
+   * Whether the blob's data is in the store, putting it back first when a garbage collection
+   * run holds it in quarantine (see gc/collector.ts). Content-addressed, so the quarantined copy
+   * is the same bytes; if the collector deletes it first, the move finds nothing and the blob is
+   * reported missing.
+   */
+  async ensurePresent(digest: Digest, options?: CallOptions): Promise<boolean> {
+    if ((await this.globalSize(digest, options)) !== null) return true;
+    await orIfMissing(() => this.driver.move(layout.gcQuarantine(digest), layout.blobData(digest), options), undefined);
+    return (await this.globalSize(digest, options)) !== null;
+  }
+
   async getSmall(digest: Digest, maxBytes: number, options?: CallOptions): Promise<Buffer | null> {
     return orIfMissing(() => this.driver.getContent(layout.blobData(digest), { ...options, maxBytes }), null);
   }

@@ -22,6 +22,8 @@ import type { TagStore } from './tags.js';
 
 /** How many referenced blobs are checked at once on push. */
 const CHECK_CONCURRENCY = 8;
+/** Index nesting followed when a child is linked again after a collection (indexes of indexes are rare). */
+const MAX_NESTING = 4;
 
 export class ManifestStore {
   constructor(
@@ -62,10 +64,70 @@ export class ManifestStore {
     // Content first, then the links that make it reachable: a crash leaves at worst an
     // unreferenced blob for garbage collection, never a link to nothing.
     await this.blobs.putSmall(digest, content, options);
-    await writeLink(this.driver, layout.revisionLink(repo, digest), digest, options);
+    await this.commitRevision(repo, digest, content, refs, options);
     if (parsed.subject) await this.referrers.add(repo, parsed.subject.digest, digest, options);
     if (reference.kind === 'tag') await this.tags.set(repo, reference.tag, digest, options);
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
+  }
+
+  /**
+   * Writes the revision link, then checks again that everything the manifest references is
+   * still there. The checks above may have run before a garbage collection run moved an old,
+   * unreferenced blob (or untagged child) into quarantine, and this link may land after the
+   * collector's re-check (a PUT slower than its settle time): then nothing else would stop the
+   * blob (or the manifest's own content) from being deleted. The check after the link closes that gap: if it sees every
+   * reference present (putting quarantined ones back), any later quarantine belongs to a run
+   * whose re-check starts after this link was written and so keeps the references (see
+   * gc/collector.ts). If a reference is gone for good, the link is taken back and the push fails
+   * as if the first check had failed — unless someone pushed the missing content meanwhile.
+   */
+  private async commitRevision(repo: string, digest: Digest, content: Buffer, refs: ReturnType<typeof manifestReferences>, options?: CallOptions): Promise<void> {
+    const link = layout.revisionLink(repo, digest);
+    for (let attempt = 0; ; attempt++) {
+      await writeLink(this.driver, link, digest, options);
+      // The manifest's own content is a blob too (old, if pushed before): we hold its bytes.
+      if (!(await this.blobs.ensurePresent(digest, options))) await this.blobs.putSmall(digest, content, options);
+      const missing = await this.firstMissing(repo, refs, options);
+      if (!missing) return;
+      await deleteIfExists(this.driver, layout.revisionDir(repo, digest), options);
+      // Pushed again while the link was away: the manifest is complete after all (and another
+      // client's identical push that committed meanwhile must not lose its link).
+      if (attempt === 0 && !(await this.firstMissing(repo, refs, options))) continue;
+      throw new OciError('MANIFEST_BLOB_UNKNOWN', 'a referenced blob was removed by garbage collection while the manifest was pushed', {
+        digest: missing.digest,
+        mediaType: missing.mediaType,
+      });
+    }
+  }
+
+  /**
+   * The first reference whose content is gone (quarantined content is put back first). A child
+   * whose revision link is still there was kept, with what it references, by any collection
+   * that could have seen it; one whose link a collection removed is checked in depth before it
+   * is linked again.
+   */
+  private async firstMissing(repo: string, refs: ReturnType<typeof manifestReferences>, options?: CallOptions, depth = 0): Promise<Descriptor | undefined> {
+    const all = [...new Map([...refs.blobs, ...refs.manifests].map((d) => [d.digest, d])).values()];
+    const children = new Set(refs.manifests.map((d) => d.digest));
+    for (let i = 0; i < all.length; i += CHECK_CONCURRENCY) {
+      const batch = all.slice(i, i + CHECK_CONCURRENCY);
+      const missing = await Promise.all(
+        batch.map(async (d): Promise<Descriptor | undefined> => {
+          if (!(await this.blobs.ensurePresent(d.digest, options))) return d;
+          if (!children.has(d.digest) || (await this.hasRevision(repo, d.digest, options))) return undefined;
+          const content = await this.blobs.getSmall(d.digest, this.readMaxBytes, options);
+          const childRefs = content && depth < MAX_NESTING ? safeReferences(content) : undefined;
+          if (!childRefs) return d;
+          const deeper = await this.firstMissing(repo, childRefs, options, depth + 1);
+          if (deeper) return deeper;
+          await writeLink(this.driver, layout.revisionLink(repo, d.digest), d.digest, options);
+          return undefined;
+        }),
+      );
+      const first = missing.find((m) => m !== undefined);
+      if (first) return first;
+    }
+    return undefined;
   }
 
   /** By tag: removes the tag. By digest: removes the revision, its referrer entry and every tag on it. */
@@ -87,6 +149,14 @@ export class ManifestStore {
 
   async hasRevision(repo: string, digest: Digest, options?: CallOptions): Promise<boolean> {
     return (await readLink(this.driver, layout.revisionLink(repo, digest), options)) === digest;
+  }
+}
+
+function safeReferences(content: Buffer): ReturnType<typeof manifestReferences> | undefined {
+  try {
+    return manifestReferences(parseManifest(content));
+  } catch {
+    return undefined;
   }
 }
 
