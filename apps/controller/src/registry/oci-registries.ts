@@ -14,11 +14,17 @@ import type { ImageRegistries, ManifestInfo } from './port.js';
 const MAX_ORIGIN_CLIENTS = 128;
 const USER_AGENT = 'kuik-controller';
 
-/** The oci client's credentials from a pull-secret entry; undefined when it has none it can use. */
+/**
+ * The oci client's credentials from a pull-secret entry; undefined when it has none it can use.
+ * Docker's order (as parseDockerConfig in @kuik/oci, which the proxy uses): a registry token,
+ * then an identity token (`docker login` stores it next to the username with an empty
+ * password), then username/password.
+ */
 export function clientCredentials(c: RegistryCredentials | undefined): Credentials | undefined {
   if (!c) return undefined;
-  if (c.username !== undefined && c.password !== undefined) return { username: c.username, password: c.password };
+  if (c.registrytoken) return { registryToken: c.registrytoken };
   if (c.identitytoken) return { identityToken: c.identitytoken };
+  if (c.username !== undefined && c.password !== undefined) return { username: c.username, password: c.password };
   return undefined;
 }
 

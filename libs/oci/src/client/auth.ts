@@ -3,10 +3,12 @@
 // credentials when there are some; OAuth2 refresh-token POST for identity tokens), cache it per
 // scope set until `expires_in` runs out, and retry. `Basic` → send the credentials on every
 // request from then on. The learned challenge is kept, so later requests for other scopes
-// fetch their token up front instead of paying a 401 round trip each.
+// fetch their token up front instead of paying a 401 round trip each. A registry token (Docker's
+// RegistryToken) skips all of that: it is the bearer token, sent from the first request on,
+// and a 401 to it is final (there is nothing to exchange or renew).
 import { parseWwwAuthenticate } from './challenge.js';
-import { isIdentityToken, type CredentialsResolver } from './credentials.js';
-import { readBounded, unexpectedStatus } from './body.js';
+import { isIdentityToken, isRegistryToken, isUsernamePassword, type CredentialsResolver } from './credentials.js';
+import { readBounded, readErrorEntries, unexpectedStatus } from './body.js';
 import { RegistryClientError } from './errors.js';
 import type { HttpResponse, Transport } from './transport.js';
 
@@ -20,6 +22,13 @@ type LearnedScheme = { kind: 'bearer'; realm: URL; service?: string } | { kind: 
 interface CachedToken {
   token: string;
   expiresAt: number;
+}
+
+export interface Authorization {
+  /** The Authorization header value. */
+  header: string;
+  /** It carries a configured registry token, so a 401 cannot be cured by retrying. */
+  registryToken: boolean;
 }
 
 export interface AuthenticatorOptions {
@@ -42,15 +51,15 @@ export class Authenticator {
     this.now = options.now ?? Date.now;
   }
 
-  /** The Authorization header for a request needing these scopes; undefined while anonymous. */
-  async authorization(scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
+  /** The Authorization for a request needing these scopes; undefined while anonymous. */
+  async authorization(scopes: readonly string[], signal?: AbortSignal): Promise<Authorization | undefined> {
+    // Resolved per request, as the Basic scheme always did, so a changed Secret applies at once.
+    const creds = await this.options.credentials.resolve(this.options.host, signal);
+    if (creds && isRegistryToken(creds)) return { header: `Bearer ${creds.registryToken}`, registryToken: true };
     const scheme = this.scheme;
     if (!scheme) return undefined;
-    if (scheme.kind === 'basic') {
-      const creds = await this.options.credentials.resolve(this.options.host, signal);
-      return creds && !isIdentityToken(creds) ? basicHeader(creds) : undefined;
-    }
-    return `Bearer ${await this.token(scheme, scopes, signal)}`;
+    if (scheme.kind === 'basic') return creds && isUsernamePassword(creds) ? { header: basicHeader(creds), registryToken: false } : undefined;
+    return { header: `Bearer ${await this.token(scheme, scopes, signal)}`, registryToken: false };
   }
 
   /**
@@ -83,7 +92,7 @@ export class Authenticator {
       this.scheme = { kind: 'basic' };
       const creds = await this.options.credentials.resolve(this.options.host, signal);
       // Credentials already sent and refused: retrying cannot help.
-      return !had && creds !== undefined && !isIdentityToken(creds);
+      return !had && creds !== undefined && isUsernamePassword(creds);
     }
     return false;
   }
@@ -146,7 +155,9 @@ export class Authenticator {
     } else {
       if (scheme.service) url.searchParams.set('service', scheme.service);
       for (const s of scopes) url.searchParams.append('scope', s);
-      if (creds) {
+      // A registry token (only seen here if it replaced other credentials mid-request) is never
+      // sent to a token service: that exchange is anonymous.
+      if (creds && isUsernamePassword(creds)) {
         url.searchParams.set('account', creds.username);
         headers['Authorization'] = basicHeader(creds);
       }
@@ -170,6 +181,21 @@ export class Authenticator {
     const margin = Math.min(30, lifetimeS * 0.1);
     return { token, expiresAt: this.now() + (lifetimeS - margin) * 1000 };
   }
+}
+
+/**
+ * The error for a 401 to a request that carried a registry token. It names the host and says a
+ * registry token was refused, never the token, and keeps the registry's own error entries.
+ */
+export async function registryTokenRefused(res: HttpResponse, host: string, what: string): Promise<RegistryClientError> {
+  const errors = await readErrorEntries(res);
+  const first = errors[0];
+  const said = first ? `; the registry said ${first.code}${first.message ? ` (${first.message})` : ''}` : '';
+  return new RegistryClientError('auth', `${what}: UNAUTHORIZED: ${host} refused the registry token configured for it (sent as is, never exchanged or renewed)${said}`, {
+    host,
+    status: res.status,
+    errors,
+  });
 }
 
 export function basicHeader(c: { username: string; password: string }): string {

@@ -26,6 +26,26 @@ describe('Docker config.json', () => {
     expect(m.get('quay.io')).toEqual({ identityToken: 'refresh-me' });
     expect(m.has('empty.example')).toBe(false);
   });
+  it('reads registry tokens, and picks what Docker would when an entry has several kinds', () => {
+    const m = parseDockerConfig(
+      JSON.stringify({
+        auths: {
+          'reg.example': { registrytoken: 'bearer-me' },
+          'all.example': { registrytoken: 'r', identitytoken: 'i', auth: b64('u:p'), username: 'v', password: 'q' },
+          // What `docker login` writes for an identity token: the username, an empty password.
+          'login.example': { identitytoken: 'i', auth: b64('u:') },
+          'auth.example': { auth: b64('u:p'), username: 'v', password: 'q' },
+          // An empty token is no token.
+          'empty-token.example': { registrytoken: '', username: 'v', password: 'q' },
+        },
+      }),
+    );
+    expect(m.get('reg.example')).toEqual({ registryToken: 'bearer-me' });
+    expect(m.get('all.example')).toEqual({ registryToken: 'r' });
+    expect(m.get('login.example')).toEqual({ identityToken: 'i' });
+    expect(m.get('auth.example')).toEqual({ username: 'u', password: 'p' });
+    expect(m.get('empty-token.example')).toEqual({ username: 'v', password: 'q' });
+  });
   it('names the problem in bad files', () => {
     expect(() => parseDockerConfig('{', 'x.json')).toThrow(/x\.json: not valid JSON/);
     expect(() => parseDockerConfig(JSON.stringify({ auths: { h: { auth: b64('nocolon') } } }))).toThrow(/auth: must be base64/);
@@ -44,9 +64,13 @@ describe('Docker config.json', () => {
 
 describe('resolvers and hosts', () => {
   it('chains resolvers, first answer wins', async () => {
-    const chain = new ChainedCredentials([new StaticCredentials({ 'a.io': { username: 'x', password: 'y' } }), new StaticCredentials({ 'b.io': { identityToken: 't' } })]);
+    const chain = new ChainedCredentials([
+      new StaticCredentials({ 'a.io': { username: 'x', password: 'y' } }),
+      new StaticCredentials({ 'b.io': { identityToken: 't' }, 'c.io': { registryToken: 'r' } }),
+    ]);
     expect(await chain.resolve('b.io')).toEqual({ identityToken: 't' });
-    expect(await chain.resolve('c.io')).toBeUndefined();
+    expect(await chain.resolve('c.io')).toEqual({ registryToken: 'r' });
+    expect(await chain.resolve('d.io')).toBeUndefined();
   });
   it('maps Docker Hub to its API host and parses registry URLs', () => {
     expect(apiHostOf('docker.io')).toBe('registry-1.docker.io');

@@ -1,9 +1,10 @@
 // Where registry credentials come from. The client asks a resolver per registry host (as written
-// in image references, Docker Hub folded to "docker.io") and gets a username/password pair or
-// an identity token (an OAuth2 refresh token, as `docker login` stores for some registries).
+// in image references, Docker Hub folded to "docker.io") and gets a username/password pair, an
+// identity token (an OAuth2 refresh token, as `docker login` stores for some registries), or a
+// registry token (Docker's RegistryToken: a bearer token sent to the registry as is).
 import { canonicalRegistryHost } from './hosts.js';
 
-export type Credentials = { username: string; password: string } | { identityToken: string };
+export type Credentials = { username: string; password: string } | { identityToken: string } | { registryToken: string };
 
 export interface CredentialsResolver {
   /** Credentials for the host, or undefined to go anonymous. */
@@ -12,6 +13,14 @@ export interface CredentialsResolver {
 
 export function isIdentityToken(c: Credentials): c is { identityToken: string } {
   return 'identityToken' in c;
+}
+
+export function isRegistryToken(c: Credentials): c is { registryToken: string } {
+  return 'registryToken' in c;
+}
+
+export function isUsernamePassword(c: Credentials): c is { username: string; password: string } {
+  return 'username' in c;
 }
 
 /** A fixed map of host → credentials (tests, the controller's per-Repository secrets). */

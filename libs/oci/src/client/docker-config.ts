@@ -1,6 +1,6 @@
 // Credentials from a Docker config.json (what `docker login` writes, and what Kubernetes
 // dockerconfigjson pull secrets hold): {"auths": {"<host or URL>": {"auth": base64("user:pass"),
-// "username", "password", "identitytoken"}}}. Keys may be bare hosts or URLs
+// "username", "password", "identitytoken", "registrytoken"}}}. Keys may be bare hosts or URLs
 // ("https://index.docker.io/v1/"); Docker Hub aliases all mean docker.io. Credential helpers
 // (credsStore, credHelpers) run programs and are deliberately not supported.
 // The file is read lazily and re-read when its modification time changes, so a mounted Secret
@@ -34,8 +34,15 @@ export function parseDockerConfig(text: string, source = 'config.json'): Map<str
   return out;
 }
 
+// When an entry has several kinds of credentials, the one Docker would use wins: a registry
+// token first (moby sends it as is and skips the token and Basic handlers altogether), then an
+// identity token (distribution's token handler prefers the refresh-token grant to the
+// password), then "auth", then username/password. `docker login` with an identity token keeps
+// the username in "auth" with an empty password, so that order matters.
 function entryCredentials(e: Record<string, unknown>, where: string): Credentials | undefined {
   const str = (k: string) => (typeof e[k] === 'string' && e[k] !== '' ? (e[k] as string) : undefined);
+  const registryToken = str('registrytoken');
+  if (registryToken) return { registryToken };
   const identityToken = str('identitytoken');
   if (identityToken) return { identityToken };
   const auth = str('auth');

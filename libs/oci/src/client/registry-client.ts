@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import { digestOf, tryParseDigest, type Digest } from '../digest.js';
 import { baseMediaType, isManifestMediaType, MediaType } from '../media-types.js';
-import { Authenticator, repositoryScope } from './auth.js';
+import { Authenticator, registryTokenRefused, repositoryScope } from './auth.js';
 import { abandon, discard, readBounded, unexpectedStatus } from './body.js';
 import { anonymous, type CredentialsResolver } from './credentials.js';
 import { isRegistryClientError, RegistryClientError } from './errors.js';
@@ -143,7 +143,7 @@ export class RegistryClient {
     for (let attempt = 0; ; attempt++) {
       const authorization = await this.auth.authorization(op.scopes, op.signal);
       const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...op.headers };
-      if (authorization) headers['Authorization'] = authorization;
+      if (authorization) headers['Authorization'] = authorization.header;
       const res = await this.transport.request({
         method: op.method,
         url,
@@ -153,6 +153,8 @@ export class RegistryClient {
         redirect: op.redirect,
         headersTimeoutMs: op.headersTimeoutMs,
       });
+      // A refused registry token is final: say so here rather than retry with the same token.
+      if (res.status === 401 && authorization?.registryToken) throw await registryTokenRefused(res, this.host, `${op.method} ${url.pathname}`);
       if (res.status !== 401 || attempt > 0 || !replayable) return res;
       discard(res);
       if (!(await this.auth.onUnauthorized(res, op.scopes, op.signal))) return res;
