@@ -5,7 +5,7 @@ import type { AuthorizeHook } from '@kuik/oci';
 import { startOpsServer, type Logger, type OpsServer } from '@kuik/observability';
 import { createDriver, isStorageError, type StorageDriver } from '@kuik/storage';
 import type { RegistryConfig } from './config.js';
-import { runGarbageCollection, startGcScheduler, type GcOutcome, type GcScheduler } from './gc/runner.js';
+import { gcAction, GcControl, startGcScheduler, type GcOutcome, type GcScheduler } from './gc/runner.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { startUploadPurger, type UploadPurger } from './maintenance/purge-uploads.js';
 import { createRegistryMetrics, type RegistryMetrics } from './metrics.js';
@@ -21,7 +21,7 @@ export interface Registry {
   ops: OpsServer | null;
   purger: UploadPurger;
   gc: GcScheduler;
-  /** One garbage collection now, under the storage lease (manual trigger, tests). */
+  /** One garbage collection now, under the storage lease (tests); busy when one of this process runs. */
   collectGarbage(options?: { dryRun?: boolean }): Promise<GcOutcome>;
   metrics: RegistryMetrics;
   /** Base URL of the registry API, e.g. http://127.0.0.1:5000 */
@@ -53,17 +53,6 @@ export async function startRegistry(config: RegistryConfig, options: StartOption
   let closing = false;
 
   const http = await startHttpServer({ config, backend, metrics, logger, authorize: options.authorize });
-  const ops = config.http.debugAddr
-    ? await startOpsServer({
-        host: config.http.debugAddr.host,
-        port: config.http.debugAddr.port,
-        registry: metrics.registry,
-        readiness: [
-          { name: 'shutdown', check: async () => (closing ? 'shutting down' : undefined) },
-          { name: 'storage', check: (signal) => storageReady(driver, signal) },
-        ],
-      })
-    : null;
   const purger = startUploadPurger(stores, config.storage.uploadPurging, logger, (n) => metrics.uploadsPurged.inc(n));
   const gcDeps = {
     driver,
@@ -74,7 +63,20 @@ export async function startRegistry(config: RegistryConfig, options: StartOption
     metrics,
     purgeUploads: () => purger.runOnce(),
   };
-  const gc = startGcScheduler(gcDeps);
+  const gcControl = new GcControl(gcDeps);
+  const ops = config.http.debugAddr
+    ? await startOpsServer({
+        host: config.http.debugAddr.host,
+        port: config.http.debugAddr.port,
+        registry: metrics.registry,
+        readiness: [
+          { name: 'shutdown', check: async () => (closing ? 'shutting down' : undefined) },
+          { name: 'storage', check: (signal) => storageReady(driver, signal) },
+        ],
+        actions: [gcAction(gcControl)],
+      })
+    : null;
+  const gc = startGcScheduler(gcControl, gcDeps);
 
   const a = http.address();
   const url = `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
@@ -96,7 +98,7 @@ export async function startRegistry(config: RegistryConfig, options: StartOption
     ops,
     purger,
     gc,
-    collectGarbage: (o) => runGarbageCollection(gcDeps, o),
+    collectGarbage: (o) => gcControl.start('api', o?.dryRun) ?? Promise.resolve({ ran: false, reason: 'busy' }),
     metrics,
     url,
     close() {
@@ -104,6 +106,7 @@ export async function startRegistry(config: RegistryConfig, options: StartOption
         closing = true;
         await http.drain(config.http.drainTimeoutMs);
         await gc.stop();
+        await gcControl.close();
         await purger.stop();
         await ops?.close();
         if (!options.driver) await driver.close?.();

@@ -143,6 +143,31 @@ describe.each(['filesystem', 's3'])('garbage collection (%s)', (kind) => {
     expect((await blobDigests(r)).has(young)).toBe(true);
   });
 
+  it('runs on demand through POST /gc on the ops port, one at a time, and reports through GET /gc', async () => {
+    const repo = `gc/${kind}/http`;
+    const lone = await pushBlob(r.url, repo, random(7000));
+    await sleep(GRACE_MS + 100);
+    const ops = `http://127.0.0.1:${r.registry.ops!.address().port}/gc`;
+    const bad = await fetch(`${ops}?dryrun=maybe`, { method: 'POST' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('dryrun');
+    const started = await fetch(`${ops}?dryrun=false`, { method: 'POST' });
+    expect(started.status).toBe(202);
+    expect(await started.json()).toMatchObject({ started: true, running: { trigger: 'http', dryRun: false } });
+    // The run is still settling (300 ms): a second request is refused, not queued.
+    const again = await fetch(ops, { method: 'POST' });
+    expect(again.status).toBe(409);
+    let status: { running: unknown; last: { result: string; trigger: string; stats?: { blobsSwept: number } } | null } | undefined;
+    for (let i = 0; i < 200; i++) {
+      status = (await (await fetch(ops)).json()) as typeof status;
+      if (!status!.running && status!.last) break;
+      await sleep(50);
+    }
+    expect(status!.last).toMatchObject({ result: 'done', trigger: 'http' });
+    expect(status!.last!.stats!.blobsSwept).toBeGreaterThanOrEqual(1);
+    expect((await blobDigests(r)).has(lone)).toBe(false);
+  });
+
   it('lets one collector at a time hold the storage lease', async () => {
     const lease = await acquireStorageLease(r.driver, { leaseMs: 5000, logger: silent });
     expect(lease).not.toBeNull();

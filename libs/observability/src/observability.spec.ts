@@ -26,6 +26,12 @@ describe('ops server', () => {
       port: 0,
       registry,
       readiness: [{ name: 'storage', check: async () => (ready ? undefined : 'bucket missing') }],
+      actions: [
+        {
+          path: '/poke',
+          handle: async (method, query) => (method === 'POST' ? { status: 202, body: { poked: query.get('what') } } : { status: 200, body: { pokes: 0 } }),
+        },
+      ],
     });
   });
   afterAll(() => ops.close());
@@ -45,6 +51,17 @@ describe('ops server', () => {
     expect(r.status).toBe(503);
     expect(await r.text()).toContain('storage: bucket missing');
     ready = true;
+  });
+
+  it('serves operator actions as JSON, with parameters in the query and no body', async () => {
+    const posted = await fetch(url('/poke?what=it'), { method: 'POST' });
+    expect(posted.status).toBe(202);
+    expect(await posted.json()).toEqual({ poked: 'it' });
+    expect(await (await fetch(url('/poke'))).json()).toEqual({ pokes: 0 });
+    const withBody = await fetch(url('/poke'), { method: 'POST', body: 'what=it' });
+    expect(withBody.status).toBe(413);
+    expect(await withBody.text()).toContain('query string');
+    expect((await fetch(url('/poke'), { method: 'DELETE' })).status).toBe(405);
   });
 
   it('rejects other methods and paths', async () => {

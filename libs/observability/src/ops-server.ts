@@ -1,6 +1,8 @@
 // The operations endpoint every kuik server exposes on its own port: /metrics (Prometheus text),
-// /healthz (the process is alive and its event loop turns) and /readyz (its dependencies answer).
-// Plain node:http, bounded: no request bodies are read, every request gets an answer within 5 s.
+// /healthz (the process is alive and its event loop turns), /readyz (its dependencies answer), and
+// the operator actions an app registers (e.g. the registry's POST /gc). Plain node:http, bounded:
+// no request bodies are accepted (actions take query parameters), every request gets an answer
+// within 5 s (an action that takes longer starts in the background and reports through GET).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -11,6 +13,13 @@ export interface ReadinessCheck {
   check(signal: AbortSignal): Promise<void | string>;
 }
 
+/** An operator endpoint: JSON in its answer, parameters in the query string. */
+export interface OpsAction {
+  path: string;
+  /** GET reports, POST acts; anything else is answered 405. */
+  handle(method: 'GET' | 'POST', query: URLSearchParams): Promise<{ status: number; body: unknown }>;
+}
+
 export interface OpsServerOptions {
   host: string;
   port: number;
@@ -18,6 +27,7 @@ export interface OpsServerOptions {
   readiness?: ReadinessCheck[];
   /** Per-check timeout for /readyz (default 3 s). */
   readinessTimeoutMs?: number;
+  actions?: OpsAction[];
 }
 
 export interface OpsServer {
@@ -33,7 +43,17 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     res.setHeader('Cache-Control', 'no-store');
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const action = opts.actions?.find((a) => a.path === url.pathname);
+      if (action) {
+        if (req.method !== 'GET' && req.method !== 'POST') {
+          res.writeHead(405, { Allow: 'GET, POST' }).end();
+        } else if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding']) {
+          res.writeHead(413, { 'Content-Type': 'text/plain', Connection: 'close' }).end('no request body is accepted: pass parameters in the query string\n');
+        } else {
+          const { status, body } = await action.handle(req.method, url.searchParams);
+          res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body) + '\n');
+        }
+      } else if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       } else if (url.pathname === '/metrics') {
         const body = await opts.registry.metrics();
