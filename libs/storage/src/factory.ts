@@ -84,6 +84,15 @@ export const param = {
     if (n < min || n > max) throw new DriverConfigError(driver, key, `must be between ${min} and ${max}, got ${n}`);
     return n;
   },
+  /** A duration as a Go-style string ("60s", "1m30s", "500ms") or plain seconds; returns milliseconds. */
+  duration(driver: string, p: DriverParameters, key: string, fallbackMs: number, minMs = 0): number {
+    const v = p[key];
+    if (v === undefined || v === null || v === '') return fallbackMs;
+    const ms = parseDuration(v);
+    if (ms === undefined) throw new DriverConfigError(driver, key, `must be a duration like 60s, 1m30s or 500ms, got ${JSON.stringify(v)}`);
+    if (ms < minMs) throw new DriverConfigError(driver, key, `must be at least ${minMs}ms, got ${JSON.stringify(v)}`);
+    return ms;
+  },
   /** Rejects keys the driver does not know, so typos are caught at start-up. */
   onlyKnown(driver: string, p: DriverParameters, known: readonly string[]): void {
     for (const k of Object.keys(p)) {
@@ -91,3 +100,22 @@ export const param = {
     }
   },
 };
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+// The grammar of the registry configuration's durations (@kuik/config), which storage does not
+// depend on: a sum of number+unit terms, or a plain number of seconds.
+function parseDuration(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v * 1000 : undefined;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    consumed = re.lastIndex;
+  }
+  return consumed === s.length && consumed > 0 ? total : undefined;
+}

@@ -1,6 +1,8 @@
 // The storage-backed RegistryBackend: the stores composed behind the protocol library's
-// interface. Storage failures surface as protocol errors here: transient ones as 503 (clients
-// retry), anything else unexpected as 500 via the router.
+// interface. Storage failures surface as protocol errors here: transient ones as 503 with
+// Retry-After (clients retry; e.g. an upload still held by a replica that just died, until the
+// filesystem driver's sessiontimeout lets another replica take it over), anything else unexpected
+// as 500 via the router.
 import { OciError, type RegistryBackend } from '@kuik/oci';
 import { isStorageError, type StorageDriver } from '@kuik/storage';
 import { BlobStore } from './blobs.js';
@@ -125,6 +127,8 @@ function mapStorageErrors(backend: RegistryBackend): RegistryBackend {
 }
 
 function toProtocolError(err: unknown): unknown {
-  if (isStorageError(err, 'Transient')) return new OciError('UNAVAILABLE', 'storage temporarily unavailable', undefined, { cause: err });
+  if (isStorageError(err, 'Transient')) {
+    return new OciError('UNAVAILABLE', 'storage temporarily unavailable', undefined, { cause: err, headers: { 'Retry-After': '1' } });
+  }
   return err;
 }

@@ -18,9 +18,10 @@ export interface ClusterStorage {
   dispose(): void;
 }
 
-export function sharedDirectory(): ClusterStorage {
+/** A fresh directory all replicas share (an RWX volume); `params` adds driver parameters. */
+export function sharedDirectory(params: Record<string, unknown> = {}): ClusterStorage {
   const root = mkdtempSync(path.join(tmpdir(), 'kuik-ha-'));
-  return { kind: 'filesystem', params: { rootdirectory: root }, dispose: () => rmSync(root, { recursive: true, force: true }) };
+  return { kind: 'filesystem', params: { ...params, rootdirectory: root }, dispose: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 /** The shared test MinIO, a fresh root in one bucket; or the given endpoint (a private MinIO). */

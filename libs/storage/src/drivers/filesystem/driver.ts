@@ -26,10 +26,12 @@ export class FilesystemDriver implements StorageDriver {
   readonly name = FILESYSTEM;
   private readonly root: string;
   private readonly sync: boolean;
+  private readonly sessionTimeout: number;
 
   constructor(config: FilesystemConfig) {
     this.root = config.rootdirectory;
     this.sync = config.sync;
+    this.sessionTimeout = config.sessiontimeout;
   }
 
   async getContent(key: string, o?: GetContentOptions): Promise<Buffer> {
@@ -87,7 +89,8 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async writer(key: string, append: boolean, o?: CallOptions): Promise<FileWriter> {
-    return openFsWriter({ driver: this.name, key, file: this.file(key), root: this.root, sync: this.sync }, append, o?.signal);
+    const target = { driver: this.name, key, file: this.file(key), root: this.root, sync: this.sync, sessionTimeout: this.sessionTimeout };
+    return openFsWriter(target, append, o?.signal);
   }
 
   async stat(key: string, _o?: CallOptions): Promise<FileInfo> {

@@ -1,8 +1,10 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describeDriverConformance } from '../../conformance/index.js';
@@ -13,6 +15,7 @@ import { DriverConfigError } from '../../errors.js';
 import type { StorageDriver } from '../../types.js';
 import { FilesystemDriver } from './driver.js';
 import { mapFilesystemError } from './errors.js';
+import { parseFilesystemConfig } from './config.js';
 // Only the built-in drivers this file needs: colleagues' cloud drivers are tested on their own.
 import '../inmemory/index.js';
 import './index.js';
@@ -26,14 +29,50 @@ describeDriverConformance('filesystem', () => createDriver('filesystem', { rootd
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
 
+const childArgs = (root: string, args: string[]) => ['--no-warnings', '--import', path.join(fixtures, 'source-hooks.mjs'), path.join(fixtures, 'fs-writer-child.mjs'), root, ...args];
+const childEnv = { ...process.env, NODE_OPTIONS: '' };
+
 /** Runs the child-process fixture: a second registry process sharing the directory. */
 async function child(root: string, ...args: string[]): Promise<unknown> {
-  const { stdout } = await run(
-    process.execPath,
-    ['--no-warnings', '--import', path.join(fixtures, 'source-hooks.mjs'), path.join(fixtures, 'fs-writer-child.mjs'), root, ...args],
-    { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 120_000 },
-  );
+  const { stdout } = await run(process.execPath, childArgs(root, args), { env: childEnv, timeout: 120_000 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? 'null');
+}
+
+const holders = new Set<ChildProcess>();
+afterAll(() => holders.forEach((c) => c.kill('SIGKILL')));
+
+interface Holder {
+  process: ChildProcess;
+  /** What the writer held once open and written: {before, size}. */
+  opened: Record<string, unknown>;
+  /** Sends one step ("write <seed> <size>", "close") and returns the answer ({size} or {error}). */
+  step(line: string): Promise<Record<string, unknown>>;
+}
+
+/** The fixture's "hold": another process with an open writer, to kill or stop mid-session. */
+async function holder(root: string, key: string, append: boolean, seed: number, size: number, sessiontimeout: string): Promise<Holder> {
+  const args = ['hold', key, append ? '1' : '0', String(seed), String(size), sessiontimeout];
+  const proc = spawn(process.execPath, childArgs(root, args), { env: childEnv, stdio: ['pipe', 'pipe', 'inherit'] });
+  holders.add(proc);
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the holder process ended');
+    return JSON.parse(value as string) as Record<string, unknown>;
+  };
+  return {
+    process: proc,
+    opened: await next(),
+    step: (line) => (proc.stdin!.write(`${line}\n`), next()),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function sha256(...parts: Iterable<Uint8Array>[]): string {
+  const h = createHash('sha256');
+  for (const part of parts) for (const c of part) h.update(c);
+  return h.digest('hex');
 }
 
 /** Whether bytes are exactly one complete write of the fixture's "overwrite" command. */
@@ -98,13 +137,10 @@ describe('filesystem driver', () => {
     await w.close();
     expect(await child(root, 'append', key, '6', '2000000')).toEqual({ before: first.length, after: first.length + 2_000_000 });
     const got = await streamDigest(await d.reader(key));
-    const { createHash } = await import('node:crypto');
-    const h = createHash('sha256').update(first);
-    for (const c of contentChunks(6, 2_000_000)) h.update(c);
-    expect(got).toEqual({ sha256: h.digest('hex'), size: 5_000_001 });
+    expect(got).toEqual({ sha256: sha256([first], contentChunks(6, 2_000_000)), size: 5_000_001 });
   });
 
-  it('only one of two concurrent reopeners gets the upload; the other finds nothing to append to', async () => {
+  it('only one of two concurrent reopeners gets the upload; the other is told to retry', async () => {
     const root = freshRoot('reopen-race');
     const [a, b] = [await createDriver('filesystem', { rootdirectory: root }), await createDriver('filesystem', { rootdirectory: root })];
     const w = await a.writer('/u/data', false);
@@ -115,7 +151,8 @@ describe('filesystem driver', () => {
     const lost = results.filter((r) => r.status === 'rejected');
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
-    await expectStorageError(Promise.reject((lost[0] as PromiseRejectedResult).reason), 'PathNotFound');
+    // The winner holds it now: the upload exists, it is just busy.
+    await expectStorageError(Promise.reject((lost[0] as PromiseRejectedResult).reason), 'Transient');
     const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<StorageDriver['writer']>>>).value;
     expect(winner.size).toBe(5);
     await winner.commit();
@@ -151,7 +188,7 @@ describe('filesystem driver', () => {
 
   it('never resolves a key outside rootdirectory, even when called without the base wrapper', async () => {
     const root = freshRoot('containment');
-    const raw = new FilesystemDriver({ rootdirectory: root, sync: false });
+    const raw = new FilesystemDriver({ rootdirectory: root, sync: false, sessiontimeout: 60_000 });
     writeFileSync(path.join(scratch, 'outside'), 'secret');
     for (const key of ['/../outside', '/a/../../outside', '/..']) {
       await expectStorageError(raw.getContent(key), 'InvalidPath');
@@ -165,6 +202,114 @@ describe('filesystem driver', () => {
     for (const c of contentChunks(3, 1_000_000)) await w.write(c);
     await w.commit();
     expect(await streamDigest(await d.reader('/x'))).toEqual(contentDigest(3, 1_000_000));
+  });
+
+  describe('sessions of writers that died or stalled', () => {
+    it(
+      'takes over the session of a killed process once it is older than sessiontimeout, keeping its bytes',
+      async () => {
+        const root = freshRoot('takeover-killed');
+        const d = await createDriver('filesystem', { rootdirectory: root, sessiontimeout: '1s' });
+        const key = '/uploads/killed/data';
+        const w = await d.writer(key, false);
+        for (const c of contentChunks(1, 1_000_001)) await w.write(c);
+        await w.close();
+        const h = await holder(root, key, true, 2, 700_000, '1s');
+        expect(h.opened).toEqual({ before: 1_000_001, size: 1_700_001 });
+        h.process.kill('SIGKILL');
+        await new Promise((r) => h.process.once('exit', r));
+
+        // Just killed: its session still looks alive, and the reopen says so instead of "not found".
+        const busy = await expectStorageError(d.writer(key, true), 'Transient');
+        expect(busy.message).toMatch(/is being written by another writer .*retry .* in \d+\.\d s if that writer died/);
+        let resumed: Awaited<ReturnType<StorageDriver['writer']>> | undefined;
+        for (let i = 0; i < 100 && !resumed; i++) {
+          await sleep(50);
+          try {
+            resumed = await d.writer(key, true);
+          } catch (e) {
+            await expectStorageError(Promise.reject(e), 'Transient'); // until the session is old enough
+          }
+        }
+        expect(resumed?.size).toBe(1_700_001);
+        for (const c of contentChunks(3, 300_000)) await resumed!.write(c);
+        await resumed!.commit();
+        expect(await streamDigest(await d.reader(key))).toEqual({
+          sha256: sha256(contentChunks(1, 1_000_001), contentChunks(2, 700_000), contentChunks(3, 300_000)),
+          size: 2_000_001,
+        });
+        expect(readdirSync(path.join(root, 'uploads/killed'))).toEqual(['data']);
+      },
+      60_000,
+    );
+
+    it('keeps an idle open writer alive with its heartbeat: a reopen is told to retry, and works after close', async () => {
+      const root = freshRoot('heartbeat');
+      const [a, b] = [
+        await createDriver('filesystem', { rootdirectory: root, sessiontimeout: '400ms' }),
+        await createDriver('filesystem', { rootdirectory: root, sessiontimeout: '400ms' }),
+      ];
+      const w = await a.writer('/u/data', false);
+      await w.write(Buffer.from('abc'));
+      await sleep(1_500); // idle for several timeouts
+      const busy = await expectStorageError(b.writer('/u/data', true), 'Transient');
+      expect(busy.message).toContain('is being written by another writer');
+      await w.write(Buffer.from('def'));
+      await w.close();
+      const next = await b.writer('/u/data', true);
+      expect(next.size).toBe(6);
+      await next.commit();
+      expect((await a.getContent('/u/data')).toString()).toBe('abcdef');
+    });
+
+    it('lets exactly one of several concurrent reopeners take over an abandoned session', async () => {
+      const root = freshRoot('takeover-race');
+      // What a killed process leaves: its bytes under its private session name, nothing in progress.
+      const dir = path.join(root, 'u');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, '.data~session-0123456789abcdef'), 'abandoned');
+      await sleep(300);
+      const drivers = await Promise.all([1, 2, 3].map(() => createDriver('filesystem', { rootdirectory: root, sessiontimeout: '200ms' })));
+      const results = await Promise.allSettled(drivers.map((d) => d.writer('/u/data', true)));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r) => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      for (const r of lost) await expectStorageError(Promise.reject(r.reason), 'Transient');
+      const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<StorageDriver['writer']>>>).value;
+      expect(winner.size).toBe(9);
+      await winner.write(Buffer.from(', resumed'));
+      await winner.commit();
+      expect((await drivers[0]!.getContent('/u/data')).toString()).toBe('abandoned, resumed');
+      expect(readdirSync(dir)).toEqual(['data']);
+    });
+
+    it(
+      'fails a stalled writer whose session was taken over, on write and on close, without touching the new holder’s file',
+      async () => {
+        const root = freshRoot('takeover-stalled');
+        const d = await createDriver('filesystem', { rootdirectory: root, sessiontimeout: '400ms' });
+        const key = '/uploads/stalled/data';
+        const h = await holder(root, key, false, 4, 200_000, '400ms');
+        expect(h.opened).toEqual({ before: 0, size: 200_000 });
+        h.process.kill('SIGSTOP'); // stalled, not dead: it will come back
+        await sleep(1_200);
+        const w = await d.writer(key, true);
+        expect(w.size).toBe(200_000);
+        for (const c of contentChunks(5, 100_000)) await w.write(c);
+
+        h.process.kill('SIGCONT');
+        expect((await h.step('write 6 50000')).error).toMatch(/^StorageError\(Transient\): filesystem: the writer of .* lost its session/);
+        expect((await h.step('close')).error).toMatch(/lost its session/);
+        // Its bytes went nowhere, and nothing was renamed: the new holder's session is intact.
+        const [session] = readdirSync(path.join(root, 'uploads/stalled'));
+        expect(session).toMatch(/^\.data~session-[0-9a-f]{16}$/);
+        expect(readFileSync(path.join(root, 'uploads/stalled', session!)).length).toBe(300_000);
+        await w.commit();
+        expect(await streamDigest(await d.reader(key))).toEqual({ sha256: sha256(contentChunks(4, 200_000), contentChunks(5, 100_000)), size: 300_000 });
+        expect(readdirSync(path.join(root, 'uploads/stalled'))).toEqual(['data']);
+      },
+      60_000,
+    );
   });
 
   describe('configuration', () => {
@@ -191,6 +336,9 @@ describe('filesystem driver', () => {
     it('rejects bad values and unknown keys, naming them', async () => {
       expect((await configError({ rootdirectory: scratch, sync: 'maybe' })).key).toBe('sync');
       expect((await configError({ rootdirectory: scratch, maxthreads: 'lots' })).key).toBe('maxthreads');
+      const soon = await configError({ rootdirectory: scratch, sessiontimeout: 'soon' });
+      expect(soon.message).toBe('storage.filesystem.sessiontimeout: must be a duration like 60s, 1m30s or 500ms, got "soon"');
+      expect((await configError({ rootdirectory: scratch, sessiontimeout: '50ms' })).message).toContain('at least 100ms');
       const unknown = await configError({ rootdirectory: scratch, rootdir: '/x' });
       expect(unknown.key).toBe('rootdir');
       expect(unknown.message).toContain('rootdirectory');
@@ -201,6 +349,15 @@ describe('filesystem driver', () => {
       const d = await createDriver('filesystem', { rootdirectory: root, maxthreads: 100 });
       await d.putContent('/k', Buffer.from('v'));
       expect(readFileSync(path.join(root, 'k'), 'utf8')).toBe('v');
+    });
+
+    it('reads sessiontimeout as a duration or seconds, 60 s by default', async () => {
+      const timeout = async (v?: unknown) => (await parseFilesystemConfig({ rootdirectory: scratch, sessiontimeout: v })).sessiontimeout;
+      expect(await timeout()).toBe(60_000);
+      expect(await timeout('1m30s')).toBe(90_000);
+      expect(await timeout('250ms')).toBe(250);
+      expect(await timeout('2')).toBe(2_000);
+      expect(await timeout(1.5)).toBe(1_500);
     });
 
     it('names the known drivers when asked for an unknown one', async () => {

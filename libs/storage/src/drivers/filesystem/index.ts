@@ -1,6 +1,9 @@
 // Registers the "filesystem" driver. Parameters (distribution's names):
 //   rootdirectory  absolute directory holding every key (default /var/lib/registry; created if missing)
 //   sync           fsync each file before it is published and its directory after (default true)
+//   sessiontimeout how long an upload's writer may leave its file untouched before another process
+//                  takes the upload over (default 60s; Go-style duration or seconds, at least 100ms):
+//                  when a process dies mid-upload, the upload resumes elsewhere after this long
 //   maxthreads     accepted for compatibility with distribution's configuration, unused
 // Shareable: several registry processes may use one directory (an RWX volume); see driver.ts.
 //

@@ -15,11 +15,17 @@ function stem(base: string): string {
 }
 
 const unique = () => randomBytes(8).toString('hex');
+const UNIQUE = /^[0-9a-f]{16}$/;
 
 /** The closed, uncommitted data of a writer: the one place any process finds it to append. */
 export const inProgressName = (base: string) => `.${stem(base)}${MARK}inprogress`;
 /** The private file of one open writer session. */
 export const sessionName = (base: string) => `.${stem(base)}${MARK}session-${unique()}`;
+/** Whether `name` is a session file of `base`, of any writer in any process (see writer.ts). */
+export function isSessionOf(base: string, name: string): boolean {
+  const prefix = `.${stem(base)}${MARK}session-`;
+  return name.startsWith(prefix) && UNIQUE.test(name.slice(prefix.length));
+}
 /** putContent's temporary file, renamed over the key when complete. */
 export const tempName = (base: string) => `.${stem(base)}${MARK}tmp-${unique()}`;
 /** A directory being deleted: renamed out of sight first, so the delete looks atomic. */
