@@ -14,7 +14,7 @@ import { createTestStorage, startTestRegistry, type TestRegistry, type TestStora
 const GRACE_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const gcConfig = (extra: Record<string, unknown> = {}) => ({
-  garbagecollection: { enabled: false, graceperiod: `${GRACE_MS}ms`, settle: '300ms', lease: '5s', ...extra },
+  garbagecollection: { enabled: false, graceperiod: `${GRACE_MS}ms`, settle: '300ms', lease: '5s', ratelimit: 2000, ...extra },
 });
 
 async function blobDigests(r: TestRegistry): Promise<Set<string>> {
@@ -242,7 +242,7 @@ describe.each(['filesystem', 's3'])('garbage collection (%s)', (kind) => {
 });
 
 describe('garbage collection configuration', () => {
-  it('defaults: on (off on inmemory), weekly, no dry run, untagged kept, 1 h grace, 60 s lease, 30 s settle', () => {
+  it('defaults: on (off on inmemory), weekly, no dry run, untagged kept, 1 h grace, 60 s lease, 30 s settle, 500 ops/s', () => {
     const fs = parseRegistryConfig({ storage: { filesystem: { rootdirectory: '/x' } } });
     expect(fs.garbageCollection).toEqual({
       enabled: true,
@@ -252,6 +252,7 @@ describe('garbage collection configuration', () => {
       gracePeriodMs: 3_600_000,
       leaseMs: 60_000,
       settleMs: 30_000,
+      rateLimit: 500,
     });
     expect(parseRegistryConfig({ storage: { inmemory: {} } }).garbageCollection.enabled).toBe(false);
   });
@@ -259,6 +260,9 @@ describe('garbage collection configuration', () => {
   it('stops on a bad schedule, naming the key', () => {
     expect(() => parseRegistryConfig({ garbagecollection: { schedule: '61 * * * *' } })).toThrow(/garbagecollection\.schedule/);
     expect(() => parseRegistryConfig({ garbagecollection: { graceperiod: '0s' } })).toThrow(/garbagecollection\.graceperiod/);
+    expect(() => parseRegistryConfig({ garbagecollection: { ratelimit: -1 } })).toThrow(/garbagecollection\.ratelimit/);
+    expect(() => parseRegistryConfig({ garbagecollection: { ratelimit: 'fast' } })).toThrow(/garbagecollection\.ratelimit/);
+    expect(parseRegistryConfig({ garbagecollection: { ratelimit: 0 } }).garbageCollection.rateLimit).toBe(0);
   });
 });
 

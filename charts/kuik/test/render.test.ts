@@ -24,10 +24,10 @@ describe('storage modes', () => {
     expect(registryConfig(objs).garbagecollection).toMatchObject({ enabled: false });
   });
 
-  it('garbage collection: weekly and keeping untagged manifests by default in the persistent modes, as configured', () => {
-    expect(registryConfig(template('pvc-rwo.yaml')).garbagecollection).toEqual({ enabled: true, schedule: '0 0 * * 0', deleteuntagged: false });
-    const custom = template(['minio.yaml', { registry: { garbageCollection: { schedule: '30 2 * * *', deleteUntagged: true } } }]);
-    expect(registryConfig(custom).garbagecollection).toEqual({ enabled: true, schedule: '30 2 * * *', deleteuntagged: true });
+  it('garbage collection: weekly, keeping untagged manifests, paced at 500 ops/s by default in the persistent modes, as configured', () => {
+    expect(registryConfig(template('pvc-rwo.yaml')).garbagecollection).toEqual({ enabled: true, schedule: '0 0 * * 0', deleteuntagged: false, ratelimit: 500 });
+    const custom = template(['minio.yaml', { registry: { garbageCollection: { schedule: '30 2 * * *', deleteUntagged: true, rateLimit: 0 } } }]);
+    expect(registryConfig(custom).garbagecollection).toEqual({ enabled: true, schedule: '30 2 * * *', deleteuntagged: true, ratelimit: 0 });
   });
 
   it('PVC RWO: StatefulSet with a volume claim template (size, storageClass)', () => {

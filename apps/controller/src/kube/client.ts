@@ -8,7 +8,7 @@ import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeRequester } from '@kuik/leader-election';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '@kuik/oci';
 
 export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -5,10 +5,11 @@ import type { Logger, OpsAction } from '@kuik/observability';
 import type { StorageDriver } from '@kuik/storage';
 import type { RegistryConfig } from '../config.js';
 import type { RegistryMetrics } from '../metrics.js';
-import type { Stores } from '../store/backend.js';
 import { collectGarbage, type GcStats } from './collector.js';
 import { parseCron } from './cron.js';
 import { acquireStorageLease } from './lock.js';
+import { pacedDriver } from './throttle.js';
+import { createStores, type Stores } from '../store/backend.js';
 
 export type GcSettings = RegistryConfig['garbageCollection'];
 
@@ -38,8 +39,11 @@ export async function runGarbageCollection(deps: RunDeps, overrides: { dryRun?: 
   }
   metrics?.gc.running.set(1);
   try {
-    logger.info('garbage collection started', { owner: lease.owner, dryRun });
-    const stats = await collectGarbage(deps.driver, deps.stores, {
+    logger.info('garbage collection started', { owner: lease.owner, dryRun, rateLimit: settings.rateLimit });
+    // Paced storage for the collection itself (the lease above keeps the unpaced driver).
+    const driver = pacedDriver(deps.driver, settings.rateLimit, deps.signal);
+    const stores = driver === deps.driver ? deps.stores : createStores(driver, { manifestMaxBytes: deps.manifestMaxBytes, deleteEnabled: true, redirects: false, readOnly: false });
+    const stats = await collectGarbage(driver, stores, {
       dryRun,
       deleteUntagged: settings.deleteUntagged,
       gracePeriodMs: settings.gracePeriodMs,

@@ -1,5 +1,6 @@
-// Client-side rate limit for API requests (client-go's QPS/Burst): a controller that falls
-// behind must not flood the API server when it catches up.
+// A token bucket (client-go's QPS/Burst): callers take a token per operation, served in order,
+// at most `ratePerSecond` on average with bursts of `burst`. The controller limits its API
+// requests with it, the registry's garbage collector its storage operations.
 export class TokenBucket {
   private tokens: number;
   private last = performance.now();
