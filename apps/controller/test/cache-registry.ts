@@ -1,38 +1,45 @@
-// A second Debian docker-registry (distribution 2.8) spawned by the test as the kuik cache
-// registry: filesystem storage in a temporary directory, deletes enabled, on a free port.
+// The kuik registry (its bundle, built from the current sources) spawned by the test as the
+// controller's cache registry: filesystem storage in a temporary directory, deletes enabled, on
+// a free port, with its ops port (metrics, POST /gc) and a garbage collector the test triggers:
+// a short grace period, so that what expiry removed is reclaimed by the next run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { repoRoot } from '@kuik/testing';
 import { freePort, waitFor } from './harness.js';
 
 export interface CacheRegistry {
   url: string;
   host: string;
+  /** The ops port: /metrics, /gc. */
+  opsUrl: string;
+  /** Where its storage lives (blob data under docker/registry/v2/blobs). */
+  storageDir: string;
   stop(): Promise<void>;
 }
 
-function registryBinary(): string {
-  const r = spawnSync('sh', ['-c', 'command -v docker-registry'], { encoding: 'utf8' });
-  const bin = r.stdout.trim();
-  if (!bin) throw new Error('docker-registry is not installed: bash tools/test-servers/docker-registry.sh install');
-  return bin;
+/** Bundles the registry from the current sources (once per test file). */
+function registryBundle(): string {
+  const root = repoRoot();
+  const r = spawnSync(process.execPath, ['tools/build/bundle-app.mjs', 'registry'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building the registry failed:\n${r.stdout}\n${r.stderr}`);
+  return path.join(root, 'dist/apps/registry/main.js');
 }
 
 export async function startCacheRegistry(): Promise<CacheRegistry> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kuik-cache-registry-'));
-  const port = await freePort();
-  const config = [
-    'version: 0.1',
-    'log: {level: warn, accesslog: {disabled: true}}',
-    `storage: {filesystem: {rootdirectory: ${dir}/storage}, delete: {enabled: true}, maintenance: {uploadpurging: {enabled: false}}}`,
-    `http: {addr: 127.0.0.1:${port}, secret: kuik-cache-test}`,
-  ].join('\n');
-  writeFileSync(path.join(dir, 'config.yml'), config + '\n');
-  // AWS_CA_BUNDLE, when set to a missing file, breaks the registry's start-up (S3 driver init).
-  const env = { ...process.env };
-  delete env['AWS_CA_BUNDLE'];
-  const child: ChildProcess = spawn(registryBinary(), ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore', env });
+  const [port, opsPort] = [await freePort(), await freePort()];
+  const config = {
+    version: '0.1',
+    log: { level: 'warn', accesslog: { disabled: true } },
+    http: { addr: `127.0.0.1:${port}`, debug: { addr: `127.0.0.1:${opsPort}` } },
+    storage: { filesystem: { rootdirectory: `${dir}/storage`, sync: false }, delete: { enabled: true }, maintenance: { uploadpurging: { enabled: false } } },
+    // Runs only when the test asks (POST /gc); what expiry left is old enough after a second.
+    garbagecollection: { enabled: false, graceperiod: '1s', settle: '200ms', ratelimit: 0 },
+  };
+  writeFileSync(path.join(dir, 'config.yml'), JSON.stringify(config));
+  const child: ChildProcess = spawn(process.execPath, [registryBundle(), '--config', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'inherit'] });
   // Resolved once, whenever the process ends: stop() may be called again after it exited (a
   // killed process has signalCode set and exitCode null, and 'exit' never fires a second time).
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -41,6 +48,8 @@ export async function startCacheRegistry(): Promise<CacheRegistry> {
   return {
     url,
     host: `127.0.0.1:${port}`,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
+    storageDir: `${dir}/storage`,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

@@ -202,11 +202,44 @@ async function removeFromRegistry(ctx: ReconcileContext, ci: CachedImage, signal
     }
   });
   if (shared && image.digest) return;
+  // Read before the index goes: its platforms are untagged manifests that nothing else removes.
+  const children = shared ? [] : await ctx.registries.cachedIndexChildren(image, digest, signal);
   const result = await ctx.registries.deleteCached(image, digest, shared, signal);
   if (result === 'deleted') {
     ctx.metrics.imageRemovedFromCache.inc();
     ctx.logger.info('image removed from the cache', { cachedImage: ci.metadata.name, repository: repo, digest, onlyTag: shared });
   } else if (result === 'unsupported') {
     ctx.logger.warn('the registry refused the deletion; garbage collection will reclaim it', { cachedImage: ci.metadata.name, repository: repo });
+    return;
   }
+  if (children.length > 0) await removeOrphanedChildren(ctx, ci, image, children, signal);
+}
+
+/**
+ * Deletes the platform manifests of a removed index, except those another CachedImage of the same
+ * repository still needs: its manifest itself (an image pinned to one platform's digest) or a
+ * child of its index (v1 and v1.0 built from the same layers share platforms). What goes becomes
+ * garbage, with its layers, for the registry's next collection.
+ */
+async function removeOrphanedChildren(ctx: ReconcileContext, ci: CachedImage, image: ParsedImage, children: string[], signal: AbortSignal): Promise<void> {
+  const repo = cacheRepository(image);
+  const needed = new Set<string>();
+  for (const o of ctx.cachedImages.values()) {
+    if (o.metadata.name === ci.metadata.name || o.metadata.deletionTimestamp || !o.status?.digest) continue;
+    let other: ParsedImage;
+    try {
+      other = parseImage(o.spec.sourceImage);
+    } catch {
+      continue;
+    }
+    if (cacheRepository(other) !== repo) continue;
+    needed.add(o.status.digest);
+    for (const d of await ctx.registries.cachedIndexChildren(other, o.status.digest, signal)) needed.add(d);
+  }
+  let removed = 0;
+  for (const child of children) {
+    if (needed.has(child)) continue;
+    if ((await ctx.registries.deleteCached(image, child, false, signal)) === 'deleted') removed++;
+  }
+  if (removed > 0) ctx.logger.info('platform manifests of the removed index deleted', { cachedImage: ci.metadata.name, repository: repo, removed, kept: children.length - removed });
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { copyImage, discard, hostOptionsFromUrl, manifestPath, RegistryClient, RegistryClientError, StaticCredentials, type Credentials } from '@kuik/oci/client';
+import { isIndexMediaType, parseManifest } from '@kuik/oci';
 import type { ControllerConfig } from '../config.js';
 import { cacheRepository, manifestReference, type ParsedImage } from '../images/reference.js';
 import type { RegistryCredentials } from './credentials.js';
@@ -99,6 +100,18 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
       // Deletes disabled (405 UNSUPPORTED) or tag deletion refused (distribution 2.x: 400/405).
       if (res.status === 405 || (onlyTag && res.status === 400)) return 'unsupported';
       throw new RegistryClientError(res.status === 401 || res.status === 403 ? 'auth' : 'http', `DELETE ${path}: HTTP ${res.status}`, { host: cache.host, status: res.status });
+    },
+
+    async cachedIndexChildren(image, digest, signal) {
+      let manifest;
+      try {
+        manifest = await cache.getManifest(cacheRepository(image), digest, { signal });
+      } catch (err) {
+        if (err instanceof RegistryClientError && err.notFound) return [];
+        throw err;
+      }
+      const parsed = parseManifest(manifest.content, manifest.mediaType);
+      return isIndexMediaType(parsed.mediaType) ? parsed.manifests.map((d) => d.digest) : [];
     },
 
     pingCache: (signal) => cache.ping(signal),

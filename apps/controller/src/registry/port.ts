@@ -21,6 +21,11 @@ export interface ImageRegistries {
    * else by digest. 'absent' when already gone; 'unsupported' when the registry refuses.
    */
   deleteCached(image: ParsedImage, digest: string, onlyTag: boolean, signal: AbortSignal): Promise<'deleted' | 'absent' | 'unsupported'>;
+  /**
+   * The child manifests of an index in the cache (its platforms); [] when the manifest is not an
+   * index or is absent. Removing an index leaves them behind otherwise: nothing tags them.
+   */
+  cachedIndexChildren(image: ParsedImage, digest: string, signal: AbortSignal): Promise<string[]>;
   /** Cheap liveness check of the cache registry (GET /v2/). */
   pingCache(signal: AbortSignal): Promise<void>;
   /** Releases connections (the controller calls it when it stops). */
