@@ -1,5 +1,6 @@
 // Drivers register a factory under their name; configuration picks one by name
 // (`storage: { s3: { bucket: ... } }` selects "s3"). Parameter names follow distribution's drivers.
+import { parseDuration } from '@kuik/config';
 import { DriverConfigError } from './errors.js';
 import { instrument, type InstrumentOptions, type DriverHooks } from './base.js';
 import type { StorageDriver } from './types.js';
@@ -101,21 +102,3 @@ export const param = {
   },
 };
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-// The grammar of the registry configuration's durations (@kuik/config), which storage does not
-// depend on: a sum of number+unit terms, or a plain number of seconds.
-function parseDuration(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v * 1000 : undefined;
-  if (typeof v !== 'string') return undefined;
-  const s = v.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(s); m; m = re.exec(s)) {
-    total += Number(m[1]) * UNITS[m[2]!]!;
-    consumed = re.lastIndex;
-  }
-  return consumed === s.length && consumed > 0 ? total : undefined;
-}
