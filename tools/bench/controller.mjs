@@ -7,9 +7,10 @@
 //   - controller API requests per pod (its kube_api_requests_total, without the Lease renewals,
 //     which the bench counts on a watch of the Lease: they go on at 1 per retryPeriod whatever
 //     the load),
-//   - webhook latency p50/p99: direct AdmissionReview round trips over HTTPS, and the cost the
-//     webhook adds to pod creation through the API server (peer: the same pods in a namespace the
-//     webhook does not select, measured in the same run),
+//   - webhook latency p50/p99: direct AdmissionReview round trips over HTTPS (idle, then one at a
+//     time while the pods are created and reconciled), and the cost the webhook adds to pod
+//     creation through the API server (peer: the same pods in a namespace the webhook does not
+//     select, measured in the same run),
 //   - controller RSS (peak while working).
 // Usage: npx nx build controller && node tools/bench/controller.mjs [--pods 2000] [--images 500] [--concurrency 32]
 //        [--webhook-requests 4000] [--timeout-seconds 900]
@@ -23,6 +24,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { KubeConfig } from '@kubernetes/client-node';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -228,6 +230,33 @@ const podBody = (name, i) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name 
 const baseline = [];
 await pool(PODS, CONCURRENCY, async (i) => { const t = performance.now(); await api('POST', `/api/v1/namespaces/${baselineNs}/pods`, podBody(`p-${i}`, i)); baseline.push(performance.now() - t); });
 
+// While the controller works (pods admitted, informers and reconcilers busy): one round trip at a
+// time, every 5 ms, on a connection of its own — what the API server sees under load. From a
+// thread of its own: this one is busy creating pods.
+const prober = new Worker(`
+  const { parentPort, workerData: w } = require('node:worker_threads');
+  const https = require('node:https');
+  const agent = new https.Agent({ keepAlive: true, ca: w.ca, maxSockets: 1 });
+  const latencies = [];
+  let probing = true;
+  parentPort.once('message', () => { probing = false; });
+  (async () => {
+    while (probing) {
+      const t = performance.now();
+      await new Promise((resolve, reject) => {
+        const req = https.request({ host: '127.0.0.1', port: w.port, path: '/mutate', method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(w.body) } }, (res) => { res.resume(); res.on('end', resolve); });
+        req.on('error', reject);
+        req.end(w.body);
+      });
+      latencies.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    agent.destroy();
+    parentPort.postMessage(latencies);
+  })();
+`, { eval: true, workerData: { port: webhookPort, ca: caBundle, body: review(0) } });
+const proberDone = new Promise((resolve, reject) => { prober.once('message', resolve); prober.once('error', reject); });
+
 const workRequests = async () => metricSum(await metrics(), 'kube_image_keeper_controller_kube_api_requests_total') - leaseWrites;
 const reqBefore = await workRequests();
 const t0 = performance.now();
@@ -269,6 +298,8 @@ for (let still = 0; still < 6 && performance.now() < quietDeadline;) {
   reqAfter = n;
 }
 const settled = performance.now() < quietDeadline;
+prober.postMessage('stop');
+const underLoad = await proberDone;
 const finalMetrics = await metrics();
 clearInterval(rssSampler);
 const rssNow = metricSum(finalMetrics, 'process_resident_memory_bytes');
@@ -300,6 +331,7 @@ const result = {
   apiRequestsPerPod: +((reqAfter - reqBefore) / PODS).toFixed(2),
   controllerSettled: settled,
   webhookDirectMs: { p50: +pct(direct, 0.5).toFixed(2), p99: +pct(direct, 0.99).toFixed(2), requests: direct.length },
+  webhookDirectUnderLoadMs: { p50: +pct(underLoad, 0.5).toFixed(2), p99: +pct(underLoad, 0.99).toFixed(2), max: +Math.max(...underLoad).toFixed(2), requests: underLoad.length },
   webhookHandlerMsAtMost: { p50: histogramQuantile(finalMetrics, handlerMetric, 0.5), p99: histogramQuantile(finalMetrics, handlerMetric, 0.99) },
   podCreateMs: {
     withWebhook: { p50: +pct(withWebhook, 0.5).toFixed(1), p99: +pct(withWebhook, 0.99).toFixed(1) },

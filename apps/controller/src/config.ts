@@ -17,6 +17,8 @@ export interface WebhookConfig {
   ignorePullPolicyAlways: boolean;
   /** Add a required node affinity on kuik.enix.io/proxy-ready=true to rewritten pods. */
   requireProxyReadyNode: boolean;
+  /** Serve from a worker thread with its own event loop, away from the informers and reconcilers. */
+  workerThread: boolean;
   tls:
     | { mode: 'files'; certFile: string; keyFile: string }
     | {
@@ -65,6 +67,7 @@ export const DEFAULTS: ConfigTree = {
     acceptedImages: [],
     ignorePullPolicyAlways: true,
     requireProxyReadyNode: true,
+    workerThread: true,
     tls: {
       mode: 'self-managed',
       certFile: '',
@@ -118,7 +121,7 @@ export function parseControllerConfig(tree: ConfigTree, env: NodeJS.ProcessEnv =
   ops.onlyKnown(['listen']);
 
   const w = r.section('webhook');
-  w.onlyKnown(['listen', 'proxyAddress', 'ignoredNamespaces', 'ignoredImages', 'acceptedImages', 'ignorePullPolicyAlways', 'requireProxyReadyNode', 'tls']);
+  w.onlyKnown(['listen', 'proxyAddress', 'ignoredNamespaces', 'ignoredImages', 'acceptedImages', 'ignorePullPolicyAlways', 'requireProxyReadyNode', 'workerThread', 'tls']);
   const proxyAddress = w.string('proxyAddress');
   if (!/^[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(proxyAddress)) throw new ConfigError('webhook.proxyAddress', `must be host[:port], got ${JSON.stringify(proxyAddress)}`);
   const tls = w.section('tls');
@@ -169,6 +172,7 @@ export function parseControllerConfig(tree: ConfigTree, env: NodeJS.ProcessEnv =
       acceptedImages: regexList(w, 'webhook.acceptedImages', 'acceptedImages'),
       ignorePullPolicyAlways: w.bool('ignorePullPolicyAlways', true),
       requireProxyReadyNode: w.bool('requireProxyReadyNode', true),
+      workerThread: w.bool('workerThread', true),
       tls:
         mode === 'files'
           ? { mode, certFile: tls.string('certFile'), keyFile: tls.string('keyFile') }

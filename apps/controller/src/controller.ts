@@ -24,9 +24,10 @@ import { CredentialResolver } from './registry/resolver.js';
 import { UsageIndex } from './usage/index.js';
 import { podUses, WORKLOAD_KINDS, workloadUses, type PodUses } from './usage/sources.js';
 import { buildPolicy, type RewritePolicy } from './webhook/policy.js';
-import { WebhookServer } from './webhook/server.js';
+import { WebhookServer, type Webhook, type WebhookOutcome } from './webhook/server.js';
 import { watchTlsFiles } from './webhook/tls/files.js';
 import { SelfManagedTls, serviceHosts } from './webhook/tls/self-managed.js';
+import { WebhookWorker } from './webhook/worker.js';
 
 export interface ControllerOptions {
   config: ControllerConfig;
@@ -34,6 +35,8 @@ export interface ControllerOptions {
   registries: ImageRegistries;
   logger: Logger;
   version: string;
+  /** The bundle's entry (main.js), run again as the webhook's thread; required when webhook.workerThread is set. */
+  webhookWorkerScript?: URL;
 }
 
 type QueueName = 'usage' | 'cache' | 'repository' | 'mirror' | 'nodes' | 'tls';
@@ -42,7 +45,7 @@ export class Controller {
   readonly metrics: ControllerMetrics;
   readonly client: KubeClient;
   readonly policy: RewritePolicy;
-  readonly webhook: WebhookServer;
+  readonly webhook: Webhook;
   readonly index = new UsageIndex();
   readonly cachedImages: Informer<CachedImage>;
   readonly repositories: Informer<Repository>;
@@ -69,13 +72,23 @@ export class Controller {
       onRequest: (verb, code) => this.metrics.kubeRequests.labels(verb, String(code)).inc(),
     });
     this.policy = buildPolicy({ ...config.webhook, ownNamespace: config.namespace });
-    this.webhook = new WebhookServer({
-      host: config.webhook.listen.host,
-      port: config.webhook.listen.port,
-      policy: this.policy,
-      logger: logger.child({ component: 'webhook' }),
-      latency: this.metrics.webhookLatency,
-    });
+    const webhookLogger = logger.child({ component: 'webhook' });
+    const onLatency = (outcome: WebhookOutcome, seconds: number) => this.metrics.webhookLatency.labels(outcome).observe(seconds);
+    if (config.webhook.workerThread) {
+      // Sources run by Jest cannot start a thread: tests that construct a Controller set webhook.workerThread false.
+      if (!opts.webhookWorkerScript) throw new Error('webhook.workerThread needs webhookWorkerScript (the bundle); set it to false to serve in-process');
+      this.webhook = new WebhookWorker({
+        script: opts.webhookWorkerScript,
+        config: config.webhook,
+        namespace: config.namespace,
+        identity: config.identity,
+        logLevel: config.logLevel,
+        logger: webhookLogger,
+        onLatency,
+      });
+    } else {
+      this.webhook = new WebhookServer({ host: config.webhook.listen.host, port: config.webhook.listen.port, policy: this.policy, logger: webhookLogger, onLatency });
+    }
 
     const inf = <T>(name: string, path: string, transform: (o: Record<string, unknown>) => T | undefined, sel: { labelSelector?: string; fieldSelector?: string } = {}) => {
       const i = new Informer<T>({ name, client: this.client, path, transform, logger, ...sel });
@@ -188,7 +201,7 @@ export class Controller {
       port: config.opsListen.port,
       registry: this.metrics.registry,
       readiness: [
-        { name: 'webhook', check: async () => (this.webhook.ready() ? undefined : 'no serving certificate yet') },
+        { name: 'webhook', check: async () => (this.webhook.ready() ? undefined : 'not listening (no serving certificate yet, or its thread restarting)') },
         { name: 'informers', check: async () => this.informers.filter((i) => !i.hasSynced()).map((i) => i.name).join(', ') ? `not synced: ${this.informers.filter((i) => !i.hasSynced()).map((i) => i.name).join(', ')}` : undefined },
       ],
     });

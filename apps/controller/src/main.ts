@@ -1,11 +1,13 @@
 // kuik controller: admission webhook (every replica) + reconcilers (leader). Configuration:
 // see config.ts and apps/controller/README.md.
+import { isMainThread, workerData } from 'node:worker_threads';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, parseServerArgs, serverUsage } from '@kuik/config';
 import { createLogger, onShutdown } from '@kuik/observability';
 import { loadControllerConfig, type ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
 import { createImageRegistries } from './registry/oci-registries.js';
+import { isWebhookWorkerData, runWebhookWorker } from './webhook/worker.js';
 
 const VERSION = process.env['KUIK_BUILD_VERSION'] ?? '0.0.0-dev';
 
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     registries: createImageRegistries(config),
     logger,
     version: VERSION,
+    webhookWorkerScript: new URL(import.meta.url),
   });
   // Stop leading first (the lease is released once the reconcilers stopped), then the servers.
   onShutdown(logger, [{ name: 'controller', run: () => controller.stop() }], 25_000);
@@ -49,7 +52,12 @@ async function main(): Promise<void> {
   logger.info('kuik controller started', { version: VERSION, namespace: config.namespace, ops: controller.opsAddress() });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(JSON.stringify({ level: 'error', component: 'controller', msg: 'fatal', err: String((err as Error)?.stack ?? err) }) + '\n');
-  process.exit(1);
-});
+// The bundle is one file: the webhook's worker thread (webhook/worker.ts) runs it too.
+if (!isMainThread && isWebhookWorkerData(workerData)) {
+  runWebhookWorker(workerData);
+} else {
+  main().catch((err: unknown) => {
+    process.stderr.write(JSON.stringify({ level: 'error', component: 'controller', msg: 'fatal', err: String((err as Error)?.stack ?? err) }) + '\n');
+    process.exit(1);
+  });
+}

@@ -1,12 +1,14 @@
 // End to end against the real kube-apiserver, the origin docker-registry
-// (tools/test-servers/docker-registry.sh start origin) and a cache registry spawned here: pods
+// (tools/test-servers/docker-registry.sh start origin) and the kuik registry spawned here as the
+// cache (its bundle, built from the current sources): pods
 // created through the webhook become CachedImages, the images land in the cache with the
 // origin's digests (every platform), workloads scaled to zero keep theirs, an image the proxy
 // already cached is not fetched again, mutable tags follow their Repository's updateInterval,
-// unused images expire and leave the registry, the finalizer gives up when the registry is gone,
+// unused images expire and leave the registry (index, platforms, then their blobs at the next
+// garbage collection), the finalizer gives up when the registry is gone,
 // pull secrets are mirrored for the proxy and proxy readiness is mirrored onto nodes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requireServer } from '@kuik/testing';
@@ -86,6 +88,8 @@ beforeAll(async () => {
     cachedImagesExpiryDelay: `${EXPIRY_MS / 1000}s`,
     webhook: {
       listen: `127.0.0.1:${webhookPort}`,
+      // In-process: a thread cannot run these TypeScript sources (test/webhook-thread.test.ts runs the bundle's).
+      workerThread: false,
       tls: { mode: 'files', certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') },
       // The API server is shared with other tests whose pods name docker.io images: this
       // controller takes over (and counts as users) only this run's images at the local origin.
@@ -227,6 +231,28 @@ describe('kuik controller end to end', () => {
     // The image still used by the Deployment is untouched.
     expect(await headManifest(cache.url, cacheRepo(), 'v2')).toBe(images['v2']!.digest);
     expect((await getCi(ciName('v2')))?.spec.expiresAt).toBeUndefined();
+  });
+
+  it('what expiry removed is garbage: the registry’s next collection reclaims it and keeps the images in use', async () => {
+    // The index went, and with it its platform manifests (nothing else tags them)…
+    for (const d of images['v1']!.manifests) expect(await headManifest(cache.url, cacheRepo(), d)).toBeUndefined();
+    const blobData = (d: string) => path.join(cache.storageDir, 'docker/registry/v2/blobs/sha256', d.slice(7, 9), d.slice(7), 'data');
+    // …their content waits for the collector.
+    for (const d of images['v1']!.manifests) expect(existsSync(blobData(d))).toBe(true);
+    await new Promise((r) => setTimeout(r, 1100)); // older than the registry's grace period
+    expect((await fetch(`${cache.opsUrl}/gc?dryrun=false`, { method: 'POST' })).status).toBe(202);
+    type GcStatus = { running: unknown; last: { result: string; stats?: { blobsSwept: number } } | null };
+    const last = await waitFor('the garbage collection', 30_000, async () => {
+      const s = (await (await fetch(`${cache.opsUrl}/gc`)).json()) as GcStatus;
+      return s.running ? undefined : (s.last ?? undefined);
+    });
+    expect(last.result).toBe('done');
+    // The three manifests at least, plus the configs and layers only v1 had.
+    expect(last.stats!.blobsSwept).toBeGreaterThanOrEqual(images['v1']!.manifests.length);
+    for (const d of images['v1']!.manifests) expect(existsSync(blobData(d))).toBe(false);
+    for (const d of images['v2']!.manifests) expect(existsSync(blobData(d))).toBe(true);
+    expect(await headManifest(cache.url, cacheRepo(), 'v2')).toBe(images['v2']!.digest);
+    expect(await headManifest(cache.url, cacheRepo(), images['pinned']!.digest)).toBe(images['pinned']!.digest);
   });
 
   it('Repositories are created per repository and their pull secrets mirrored for the proxy', async () => {

@@ -488,7 +488,16 @@ async function webhookAnswers(port: number, ca: string): Promise<void> {
       object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' }, spec: { containers: [{ name: 'web', image: 'nginx:1.27', imagePullPolicy: 'IfNotPresent' }] } },
     },
   };
-  const res = await admission(port, ca, review);
+  // The webhook listens once its thread has loaded the bundle, which may be after /healthz answers.
+  let res: { status: number; body: string } | undefined;
+  for (const deadline = Date.now() + 15_000; !res; ) {
+    try {
+      res = await admission(port, ca, review);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   expect(res.status).toBe(200);
   const answer = JSON.parse(res.body);
   expect(answer.response).toMatchObject({ uid, allowed: true, patchType: 'JSONPatch' });

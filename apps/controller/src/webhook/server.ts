@@ -4,12 +4,23 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@kuik/observability';
-import type { Histogram } from 'prom-client';
 import { admissionResponse, mutatePod, type AdmissionReview } from './mutate.js';
 import type { RewritePolicy } from './policy.js';
 import type { KeyPairPem } from './tls/certs.js';
 
 const MAX_BODY = 16 << 20;
+
+export type WebhookOutcome = 'patched' | 'unchanged' | 'error';
+
+/** What the controller needs from its webhook, served in-process or from a worker thread. */
+export interface Webhook {
+  /** Whether a certificate is loaded and the server listens. */
+  ready(): boolean;
+  address(): { host: string; port: number };
+  /** Installs (or replaces) the certificate; the server starts listening with the first one. */
+  setCertificate(pair: KeyPairPem): Promise<void>;
+  close(): Promise<void>;
+}
 
 export interface WebhookServerOptions {
   host: string;
@@ -17,19 +28,20 @@ export interface WebhookServerOptions {
   path?: string;
   policy: RewritePolicy;
   logger: Logger;
-  /** Observes the handling time (seconds) per outcome. */
-  latency?: Histogram<'outcome'>;
+  /** Called with the handling time (seconds) of every admission request. */
+  onLatency?: (outcome: WebhookOutcome, seconds: number) => void;
   /** Called with the outcome of every pod seen (metrics, events). */
   onMutation?: (rewritten: number, review: AdmissionReview) => void;
 }
 
-export class WebhookServer {
+export class WebhookServer implements Webhook {
   private server?: Server;
   private tls?: KeyPairPem;
+  /** Certificate updates, one at a time: one arriving while the server starts waits for it. */
+  private updates: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: WebhookServerOptions) {}
 
-  /** Whether a certificate is loaded and the server listens. */
   ready(): boolean {
     return !!this.server?.listening;
   }
@@ -40,8 +52,13 @@ export class WebhookServer {
     return { host: a.address, port: a.port };
   }
 
-  /** Installs (or replaces) the certificate; the server starts listening with the first one. */
-  async setCertificate(pair: KeyPairPem): Promise<void> {
+  setCertificate(pair: KeyPairPem): Promise<void> {
+    const update = this.updates.then(() => this.applyCertificate(pair));
+    this.updates = update.catch(() => undefined);
+    return update;
+  }
+
+  private async applyCertificate(pair: KeyPairPem): Promise<void> {
     if (this.tls && this.tls.cert === pair.cert && this.tls.key === pair.key) return;
     this.tls = pair;
     if (this.server) {
@@ -74,7 +91,7 @@ export class WebhookServer {
       });
       req.on('end', () => {
         if (res.headersSent) return;
-        let outcome = 'error';
+        let outcome: WebhookOutcome = 'error';
         try {
           const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdmissionReview;
           if (!review.request?.uid) throw new Error('not an AdmissionReview request');
@@ -98,7 +115,7 @@ export class WebhookServer {
           this.opts.logger.warn('bad admission request', { err });
           res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`bad request: ${(err as Error).message}\n`);
         } finally {
-          this.opts.latency?.labels(outcome).observe((performance.now() - started) / 1000);
+          this.opts.onLatency?.(outcome, (performance.now() - started) / 1000);
         }
       });
     });
