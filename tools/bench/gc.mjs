@@ -11,7 +11,7 @@
 //        tools/bench/gc.mjs [--flags]            (after `npx nx build registry`)
 //
 //   --blobs=100000 --manifests=10000 --garbage=0.1 --concurrency=32 --load-seconds=20
-//   --load-concurrency=4 --layer-kib=256 --gc-ratelimit=500 (garbagecollection.ratelimit of the load phase)
+//   --load-concurrency=4 --layer-kib=256 --gc-ratelimit=100 (garbagecollection.ratelimit of the load phase)
 // Every figure is printed with the store's actual size. The store lives in a fresh root of the
 // bucket kuik-bench-gc and is removed at exit.
 import { spawn } from 'node:child_process';
@@ -34,8 +34,8 @@ const CONCURRENCY = flag('concurrency', 32);
 const LOAD_SECONDS = flag('load-seconds', 20);
 const LOAD_CONCURRENCY = flag('load-concurrency', 4);
 const LAYER_KIB = flag('layer-kib', 256);
-// The load phase's `main.js gc` runs with this pacing (the registry's default: 500 ops/s; 0 = none).
-const GC_RATELIMIT = flag('gc-ratelimit', 500);
+// The load phase's `main.js gc` runs with this pacing (the registry's default: 100 ops/s; 0 = none).
+const GC_RATELIMIT = flag('gc-ratelimit', 100);
 
 const { createDriver } = await import('../../libs/storage/src/factory.js');
 await import('../../libs/storage/src/drivers/s3/index.js');

@@ -242,7 +242,7 @@ describe.each(['filesystem', 's3'])('garbage collection (%s)', (kind) => {
 });
 
 describe('garbage collection configuration', () => {
-  it('defaults: on (off on inmemory), weekly, no dry run, untagged kept, 1 h grace, 60 s lease, 30 s settle, 500 ops/s', () => {
+  it('defaults: on (off on inmemory), weekly, no dry run, untagged kept, 1 h grace, 60 s lease, 30 s settle, 100 ops/s', () => {
     const fs = parseRegistryConfig({ storage: { filesystem: { rootdirectory: '/x' } } });
     expect(fs.garbageCollection).toEqual({
       enabled: true,
@@ -252,7 +252,7 @@ describe('garbage collection configuration', () => {
       gracePeriodMs: 3_600_000,
       leaseMs: 60_000,
       settleMs: 30_000,
-      rateLimit: 500,
+      rateLimit: 100,
     });
     expect(parseRegistryConfig({ storage: { inmemory: {} } }).garbageCollection.enabled).toBe(false);
   });

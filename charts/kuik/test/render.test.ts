@@ -24,8 +24,8 @@ describe('storage modes', () => {
     expect(registryConfig(objs).garbagecollection).toMatchObject({ enabled: false });
   });
 
-  it('garbage collection: weekly, keeping untagged manifests, paced at 500 ops/s by default in the persistent modes, as configured', () => {
-    expect(registryConfig(template('pvc-rwo.yaml')).garbagecollection).toEqual({ enabled: true, schedule: '0 0 * * 0', deleteuntagged: false, ratelimit: 500 });
+  it('garbage collection: weekly, keeping untagged manifests, paced at 100 ops/s by default in the persistent modes, as configured', () => {
+    expect(registryConfig(template('pvc-rwo.yaml')).garbagecollection).toEqual({ enabled: true, schedule: '0 0 * * 0', deleteuntagged: false, ratelimit: 100 });
     const custom = template(['minio.yaml', { registry: { garbageCollection: { schedule: '30 2 * * *', deleteUntagged: true, rateLimit: 0 } } }]);
     expect(registryConfig(custom).garbagecollection).toEqual({ enabled: true, schedule: '30 2 * * *', deleteuntagged: true, ratelimit: 0 });
   });

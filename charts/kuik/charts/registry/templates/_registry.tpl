@@ -27,7 +27,7 @@ The kuik registry, rendered by the umbrella chart with the whole values tree (.V
 {{- $_ := set $storage "delete" (dict "enabled" true) -}}
 {{- $_ := set $storage "redirect" (dict "disable" (or (not (has $mode (list "s3" "minio"))) $p.disableS3Redirections)) -}}
 {{- /* Online garbage collection in every persistent mode; never in Tmpfs (the seed: nothing to keep). */ -}}
-{{- $gc := dict "enabled" (ne $mode "tmpfs") "schedule" $r.garbageCollection.schedule "deleteuntagged" $r.garbageCollection.deleteUntagged "ratelimit" (int (ternary $r.garbageCollection.rateLimit 500 (hasKey $r.garbageCollection "rateLimit"))) -}}
+{{- $gc := dict "enabled" (ne $mode "tmpfs") "schedule" $r.garbageCollection.schedule "deleteuntagged" $r.garbageCollection.deleteUntagged "ratelimit" (int (ternary $r.garbageCollection.rateLimit 100 (hasKey $r.garbageCollection "rateLimit"))) -}}
 {{- $config := dict "version" "0.1" "log" (dict "level" $r.logLevel) "http" (dict "addr" (printf ":%v" $r.port) "debug" (dict "addr" (printf ":%v" $r.metricsPort))) "storage" $storage "garbagecollection" $gc -}}
 apiVersion: v1
 kind: ServiceAccount
