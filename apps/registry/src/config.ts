@@ -71,8 +71,7 @@ export const DEFAULT_ROOT_DIRECTORY = './tmp/registry-data';
 /**
  * Storage operations per second of a collection: gentle on a shared backend and on the replica's
  * CPU (tools/bench/gc.mjs: push/pull throughput 0.81× of no GC on 2 shared cores with MinIO
- * beside, against 0.57× unpaced); a 100,000-blob store with 10% garbage needs about 33,000
- * operations, some six minutes.
+ * beside); a 100,000-blob store with 10% garbage needs about 33,000 operations, some six minutes.
  */
 export const DEFAULT_GC_RATE_LIMIT = 100;
 /** Weekly, Sunday 03:00 UTC. */
