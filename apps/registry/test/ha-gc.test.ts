@@ -27,7 +27,8 @@ import {
 const CLIENTS = 6;
 const OPS_PER_CLIENT = 30;
 const WORKLOAD_DEADLINE_MS = 90_000;
-const GC = { enabled: false, deleteuntagged: true, graceperiod: '15s', settle: '1s', lease: '10s' };
+// Unpaced (ratelimit 0): as many collections as possible interleave with the workload in its window.
+const GC = { enabled: false, deleteuntagged: true, graceperiod: '15s', settle: '1s', lease: '10s', ratelimit: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Image {

@@ -61,9 +61,9 @@ describe('nx release (independent versions)', () => {
     git('commit', '-qam', 'fix(config): accept durations with spaces');
     const bumps = releaseDryRun();
     expect(bumps.get('config')).toBe('0.1.1');
-    // registry, proxy and controller depend on @kuik/config
-    for (const dependent of ['registry', 'proxy', 'controller']) expect(bumps.get(dependent)).toBe('0.1.1');
-    for (const untouched of ['storage', 'leader-election', 'testing']) expect(bumps.has(untouched)).toBe(false);
+    // registry, proxy, controller and storage (its driver parameters) depend on @kuik/config
+    for (const dependent of ['registry', 'proxy', 'controller', 'storage']) expect(bumps.get(dependent)).toBe('0.1.1');
+    for (const untouched of ['leader-election', 'testing']) expect(bumps.has(untouched)).toBe(false);
   }, 120_000);
 
   it('a feat in libs/storage bumps storage by a minor and only the registry depends on it', () => {
