@@ -11,6 +11,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   minioStorage,
+  runGcCommand,
   sharedDirectory,
   startOwnMinio,
   startRegistryProc,
@@ -131,6 +132,25 @@ describe.each([
     expect(digestOf(Buffer.from(await got.arrayBuffer()))).toBe(digest);
     process.stderr.write(`[ha-faults ${_name}] SIGKILL mid-upload: ${outcome}\n`);
   }, 120_000);
+});
+
+describe('a gc command interrupted in the middle of its run', () => {
+  it('stops on SIGTERM and releases the storage lease, so the next run goes at once', async () => {
+    const storage = sharedDirectory();
+    const dir = mkdtempSync(path.join(tmpdir(), 'kuik-gc-interrupt-'));
+    try {
+      // A long settle: the run is surely in it when the signal comes.
+      const config = writeConfig(dir, storage, { enabled: false, graceperiod: '1s', settle: '60s', lease: '60s' });
+      const first = await runGcCommand(config, false, { when: /"phase":"quarantine"/, signal: 'SIGTERM' });
+      expect({ code: first.code, summary: first.summary }).toEqual({ code: 130, summary: null });
+      // Without the release, this one would find the lease held for its 60 s and exit 3 (busy).
+      const next = await runGcCommand(config, true);
+      expect({ code: next.code, ran: next.summary?.['ran'] }).toEqual({ code: 0, ran: true });
+    } finally {
+      storage.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('the object store restarted in the middle of pushes', () => {

@@ -91,14 +91,28 @@ export async function startRegistryProc(configFile: string): Promise<RegistryPro
   };
 }
 
-/** Runs `main.js gc --config FILE [--dry-run]`; resolves with exit code and the JSON summary. */
-export function runGcCommand(configFile: string, dryRun = false): Promise<{ code: number | null; summary: Record<string, unknown> | null; output: string }> {
+/**
+ * Runs `main.js gc --config FILE [--dry-run]`; resolves with exit code and the JSON summary.
+ * `interrupt` sends a signal once the output matches.
+ */
+export function runGcCommand(
+  configFile: string,
+  dryRun = false,
+  interrupt?: { when: RegExp; signal: NodeJS.Signals },
+): Promise<{ code: number | null; summary: Record<string, unknown> | null; output: string }> {
   return new Promise((resolve, reject) => {
     const args = [BUNDLE(), 'gc', '--config', configFile, ...(dryRun ? ['--dry-run'] : [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    let interrupted = false;
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (interrupt && !interrupted && interrupt.when.test(out)) {
+        interrupted = true;
+        child.kill(interrupt.signal);
+      }
+    });
     child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.once('error', reject);
