@@ -32,6 +32,8 @@ case "$cmd" in
   stop)
     rc=0
     for s in "${SERVERS[@]}"; do read -r script inst <<<"$s"; bash "$here/$script" stop ${inst:-} || rc=1; done
+    # Test suites start docker-registry instances of their own on demand (proxy-origin, …): those too.
+    bash "$here/docker-registry.sh" stop --all || rc=1
     exit $rc
     ;;
   status)
