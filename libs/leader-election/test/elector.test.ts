@@ -184,7 +184,9 @@ describe('LeaderElector on a coordination.k8s.io/v1 Lease', () => {
     const until = performance.now() + 25_000;
     const hardUntil = performance.now() + 75_000;
     let actions = 0;
-    while (performance.now() < until || (intervals.length < 4 && performance.now() < hardUntil)) {
+    // Handed over between different candidates, not only lost and regained by one.
+    const changedHands = () => intervals.length >= 4 && new Set(intervals.map((i) => i.id)).size >= 2;
+    while (performance.now() < until || (!changedHands() && performance.now() < hardUntil)) {
       await sleep(200 + Math.random() * 500);
       const id = ids[Math.floor(Math.random() * ids.length)]!;
       const c = running.get(id);
