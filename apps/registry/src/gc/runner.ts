@@ -1,6 +1,6 @@
 // Runs garbage collection: on the cron schedule in every replica (the storage lease lets one of
-// them through), or once on demand (`POST /gc` on the ops port, `main.js gc`). A run takes the lease, collects, purges
-// abandoned uploads, releases the lease, and reports in logs and metrics.
+// them through), or once on demand (`POST /gc` on the ops port, `main.js gc`). A run takes the
+// lease, collects, purges abandoned uploads, releases the lease, and reports in logs and metrics.
 import type { Logger, OpsAction } from '@kuik/observability';
 import type { StorageDriver } from '@kuik/storage';
 import type { RegistryConfig } from '../config.js';

@@ -75,10 +75,10 @@ export class ManifestStore {
    * still there. The checks above may have run before a garbage collection run moved an old,
    * unreferenced blob (or untagged child) into quarantine, and this link may land after the
    * collector's re-check (a PUT slower than its settle time): then nothing else would stop the
-   * blob (or the manifest's own content) from being deleted. The check after the link closes that gap: if it sees every
-   * reference present (putting quarantined ones back), any later quarantine belongs to a run
-   * whose re-check starts after this link was written and so keeps the references (see
-   * gc/collector.ts). If a reference is gone for good, the link is taken back and the push fails
+   * blob (or the manifest's own content) from being deleted. The check after the link closes
+   * that gap: if it sees every reference present (putting quarantined ones back), any later
+   * quarantine belongs to a run whose re-check starts after this link was written and so keeps
+   * the references (see gc/collector.ts). If a reference is gone for good, the link is taken back and the push fails
    * as if the first check had failed — unless someone pushed the missing content meanwhile.
    */
   private async commitRevision(repo: string, digest: Digest, content: Buffer, refs: ReturnType<typeof manifestReferences>, options?: CallOptions): Promise<void> {
@@ -107,27 +107,18 @@ export class ManifestStore {
    * is linked again.
    */
   private async firstMissing(repo: string, refs: ReturnType<typeof manifestReferences>, options?: CallOptions, depth = 0): Promise<Descriptor | undefined> {
-    const all = [...new Map([...refs.blobs, ...refs.manifests].map((d) => [d.digest, d])).values()];
     const children = new Set(refs.manifests.map((d) => d.digest));
-    for (let i = 0; i < all.length; i += CHECK_CONCURRENCY) {
-      const batch = all.slice(i, i + CHECK_CONCURRENCY);
-      const missing = await Promise.all(
-        batch.map(async (d): Promise<Descriptor | undefined> => {
-          if (!(await this.blobs.ensurePresent(d.digest, options))) return d;
-          if (!children.has(d.digest) || (await this.hasRevision(repo, d.digest, options))) return undefined;
-          const content = await this.blobs.getSmall(d.digest, this.readMaxBytes, options);
-          const childRefs = content && depth < MAX_NESTING ? safeReferences(content) : undefined;
-          if (!childRefs) return d;
-          const deeper = await this.firstMissing(repo, childRefs, options, depth + 1);
-          if (deeper) return deeper;
-          await writeLink(this.driver, layout.revisionLink(repo, d.digest), d.digest, options);
-          return undefined;
-        }),
-      );
-      const first = missing.find((m) => m !== undefined);
-      if (first) return first;
-    }
-    return undefined;
+    return firstMissingOf([...refs.blobs, ...refs.manifests], async (d) => {
+      if (!(await this.blobs.ensurePresent(d.digest, options))) return d;
+      if (!children.has(d.digest) || (await this.hasRevision(repo, d.digest, options))) return undefined;
+      const content = await this.blobs.getSmall(d.digest, this.readMaxBytes, options);
+      const childRefs = content && depth < MAX_NESTING ? safeReferences(content) : undefined;
+      if (!childRefs) return d;
+      const deeper = await this.firstMissing(repo, childRefs, options, depth + 1);
+      if (deeper) return deeper;
+      await writeLink(this.driver, layout.revisionLink(repo, d.digest), d.digest, options);
+      return undefined;
+    });
   }
 
   /** By tag: removes the tag. By digest: removes the revision, its referrer entry and every tag on it. */
@@ -170,11 +161,19 @@ function safeSubject(content: Buffer): Digest | undefined {
 
 /** Checks every descriptor (a few at a time); MANIFEST_BLOB_UNKNOWN names the first missing one. */
 async function checkAll(descriptors: Descriptor[], present: (d: Descriptor) => Promise<boolean>): Promise<void> {
+  const missing = await firstMissingOf(descriptors, async (d) => ((await present(d)) ? undefined : d));
+  if (missing) throw new OciError('MANIFEST_BLOB_UNKNOWN', undefined, { digest: missing.digest, mediaType: missing.mediaType });
+}
+
+/**
+ * Runs `missing` over the descriptors (once per digest, a few at a time) and returns the first
+ * descriptor it reports, in the descriptors' order; undefined when none is missing.
+ */
+async function firstMissingOf(descriptors: Descriptor[], missing: (d: Descriptor) => Promise<Descriptor | undefined>): Promise<Descriptor | undefined> {
   const unique = [...new Map(descriptors.map((d) => [d.digest, d])).values()];
   for (let i = 0; i < unique.length; i += CHECK_CONCURRENCY) {
-    const batch = unique.slice(i, i + CHECK_CONCURRENCY);
-    const found = await Promise.all(batch.map(present));
-    const missing = batch.find((_d, j) => !found[j]);
-    if (missing) throw new OciError('MANIFEST_BLOB_UNKNOWN', undefined, { digest: missing.digest, mediaType: missing.mediaType });
+    const found = (await Promise.all(unique.slice(i, i + CHECK_CONCURRENCY).map(missing))).find((m) => m !== undefined);
+    if (found) return found;
   }
+  return undefined;
 }
