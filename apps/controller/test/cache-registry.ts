@@ -2,12 +2,12 @@
 // controller's cache registry: filesystem storage in a temporary directory, deletes enabled, on
 // a free port, with its ops port (metrics, POST /gc) and a garbage collector the test triggers:
 // a short grace period, so that what expiry removed is reclaimed by the next run.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '@kuik/testing';
 import { freePort, waitFor } from './harness.js';
+import { buildApp } from './processes.js';
 
 export interface CacheRegistry {
   url: string;
@@ -17,14 +17,6 @@ export interface CacheRegistry {
   /** Where its storage lives (blob data under docker/registry/v2/blobs). */
   storageDir: string;
   stop(): Promise<void>;
-}
-
-/** Bundles the registry from the current sources (once per test file). */
-function registryBundle(): string {
-  const root = repoRoot();
-  const r = spawnSync(process.execPath, ['tools/build/bundle-app.mjs', 'registry'], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`building the registry failed:\n${r.stdout}\n${r.stderr}`);
-  return path.join(root, 'dist/apps/registry/main.js');
 }
 
 export async function startCacheRegistry(): Promise<CacheRegistry> {
@@ -39,7 +31,7 @@ export async function startCacheRegistry(): Promise<CacheRegistry> {
     garbagecollection: { enabled: false, graceperiod: '1s', settle: '200ms', ratelimit: 0 },
   };
   writeFileSync(path.join(dir, 'config.yml'), JSON.stringify(config));
-  const child: ChildProcess = spawn(process.execPath, [registryBundle(), '--config', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [buildApp('registry'), '--config', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'inherit'] });
   // Resolved once, whenever the process ends: stop() may be called again after it exited (a
   // killed process has signalCode set and exitCode null, and 'exit' never fires a second time).
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -6,18 +6,21 @@ import path from 'node:path';
 import { repoRoot } from '@kuik/testing';
 import { waitFor } from './harness.js';
 
-let built = false;
+const built = new Set<string>();
+
+/** Bundles an app (controller, registry) from the current sources, once per test file; its main.js. */
+export function buildApp(app: 'controller' | 'registry'): string {
+  const root = repoRoot();
+  if (!built.has(app)) {
+    const r = spawnSync(process.execPath, ['tools/build/bundle-app.mjs', app], { cwd: root, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`building the ${app} failed:\n${r.stdout}\n${r.stderr}`);
+    built.add(app);
+  }
+  return path.join(root, `dist/apps/${app}/main.js`);
+}
 
 /** Bundles the controller from the current sources (once per test file). */
-export function buildController(): string {
-  const root = repoRoot();
-  if (!built) {
-    const r = spawnSync(process.execPath, ['tools/build/bundle-app.mjs', 'controller'], { cwd: root, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`building the controller failed:\n${r.stdout}\n${r.stderr}`);
-    built = true;
-  }
-  return path.join(root, 'dist/apps/controller/main.js');
-}
+export const buildController = (): string => buildApp('controller');
 
 export interface ControllerProcess {
   name: string;

@@ -224,6 +224,8 @@ async function removeFromRegistry(ctx: ReconcileContext, ci: CachedImage, signal
 async function removeOrphanedChildren(ctx: ReconcileContext, ci: CachedImage, image: ParsedImage, children: string[], signal: AbortSignal): Promise<void> {
   const repo = cacheRepository(image);
   const needed = new Set<string>();
+  // Tags of one repository often share a manifest (1.27, 1.27.3): each index is read once.
+  const read = new Set<string>();
   for (const o of ctx.cachedImages.values()) {
     if (o.metadata.name === ci.metadata.name || o.metadata.deletionTimestamp || !o.status?.digest) continue;
     let other: ParsedImage;
@@ -232,7 +234,8 @@ async function removeOrphanedChildren(ctx: ReconcileContext, ci: CachedImage, im
     } catch {
       continue;
     }
-    if (cacheRepository(other) !== repo) continue;
+    if (cacheRepository(other) !== repo || read.has(o.status.digest)) continue;
+    read.add(o.status.digest);
     needed.add(o.status.digest);
     for (const d of await ctx.registries.cachedIndexChildren(other, o.status.digest, signal)) needed.add(d);
   }
