@@ -13,6 +13,14 @@ for (const r of rows) {
   console.log(`  ${r.project.padEnd(18)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(4)} failed${r.skipped ? ` ${r.skipped} skipped` : ''}`);
   for (const s of r.failedSuites) console.log(`      failing: ${s}`);
 }
+const failures = rows.flatMap((r) => (r.failures ?? []).map((f) => ({ project: r.project, ...f })));
+if (failures.length > 0) {
+  console.log('\nFailed tests (the first lines of each error; the full output is above):');
+  for (const f of failures) {
+    console.log(`\n  ${f.project} ${f.file} › ${f.test}${f.duration != null ? ` (${f.duration} ms)` : ''}`);
+    for (const l of f.lines) console.log(`      ${l}`);
+  }
+}
 console.log('');
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
