@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ChainedCredentials, StaticCredentials } from './credentials.js';
@@ -53,12 +53,42 @@ describe('Docker config.json', () => {
   it('re-reads the file when it changes, and treats a missing file as anonymous', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kuik-dockercfg-'));
     const file = path.join(dir, 'config.json');
-    const r = new DockerConfigCredentials(file);
+    const r = new DockerConfigCredentials(file, { recheckMs: 0 });
     expect(await r.resolve('docker.io')).toBeUndefined();
     writeFileSync(file, JSON.stringify({ auths: { 'registry-1.docker.io': { auth: b64('a:1') } } }));
     expect(await r.resolve('index.docker.io')).toEqual({ username: 'a', password: '1' });
     writeFileSync(file, JSON.stringify({ auths: { 'docker.io': { auth: b64('bb:22') } } }));
     expect(await r.resolve('docker.io')).toEqual({ username: 'bb', password: '22' });
+  });
+  it('looks at the file at most once per recheck interval, and reports a broken file until it is mended', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kuik-dockercfg-'));
+    const file = path.join(dir, 'config.json');
+    let clock = 1_000_000;
+    const r = new DockerConfigCredentials(file, { recheckMs: 1000, now: () => clock });
+    writeFileSync(file, JSON.stringify({ auths: { 'a.io': { auth: b64('a:1') } } }));
+    expect(await r.resolve('a.io')).toEqual({ username: 'a', password: '1' });
+    // A change (another size, so even a coarse mtime sees it) within the interval: not looked at yet.
+    writeFileSync(file, JSON.stringify({ auths: { 'a.io': { auth: b64('aa:22') } } }));
+    clock += 999;
+    expect(await r.resolve('a.io')).toEqual({ username: 'a', password: '1' });
+    clock += 1;
+    expect(await r.resolve('a.io')).toEqual({ username: 'aa', password: '22' });
+    // Many concurrent requests after the interval: one look, one answer for all.
+    clock += 5000;
+    writeFileSync(file, JSON.stringify({ auths: { 'a.io': { auth: b64('aaa:333') } } }));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => r.resolve('a.io')));
+    expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify({ username: 'aaa', password: '333' })]));
+    // A broken file fails every request (naming the file) until it is fixed, whatever the clock.
+    writeFileSync(file, '{"auths": {"a.io": {"auth": "bm9jb2xvbg=="}}}');
+    clock += 5000;
+    await expect(r.resolve('a.io')).rejects.toThrow(/config\.json.*auth/);
+    await expect(r.resolve('a.io')).rejects.toThrow(/config\.json.*auth/);
+    writeFileSync(file, JSON.stringify({ auths: { 'a.io': { auth: b64('b:4') } } }));
+    expect(await r.resolve('a.io')).toEqual({ username: 'b', password: '4' });
+    // Removed: anonymous after the next look.
+    rmSync(file);
+    clock += 1000;
+    expect(await r.resolve('a.io')).toBeUndefined();
   });
 });
 

@@ -58,10 +58,31 @@ function entryCredentials(e: Record<string, unknown>, where: string): Credential
   return undefined;
 }
 
+export interface DockerConfigOptions {
+  /**
+   * The file is looked at (stat) at most once per this many milliseconds: a change (a mounted
+   * Secret updated, `docker login`) applies within it, and a busy proxy does not stat the file
+   * for every origin request. Default 1000; 0 looks every time.
+   */
+  recheckMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
 export class DockerConfigCredentials implements CredentialsResolver {
   private cached?: { mtimeMs: number; size: number; entries: Map<string, Credentials> };
+  private checkedAt = -Infinity;
+  private checking?: Promise<Map<string, Credentials>>;
+  private readonly recheckMs: number;
+  private readonly now: () => number;
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    options: DockerConfigOptions = {},
+  ) {
+    this.recheckMs = options.recheckMs ?? 1000;
+    this.now = options.now ?? Date.now;
+  }
 
   async resolve(host: string): Promise<Credentials | undefined> {
     const entries = await this.load();
@@ -73,20 +94,31 @@ export class DockerConfigCredentials implements CredentialsResolver {
     return [...(await this.load()).keys()];
   }
 
-  private async load(): Promise<Map<string, Credentials>> {
+  private load(): Promise<Map<string, Credentials>> {
+    if (this.now() - this.checkedAt < this.recheckMs) return Promise.resolve(this.cached?.entries ?? new Map());
+    // Concurrent requests share one look at the file.
+    this.checking ??= this.reload().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async reload(): Promise<Map<string, Credentials>> {
     let st;
     try {
       st = await stat(this.file);
     } catch (err) {
       // No file yet (a Secret not mounted): anonymous, not an error.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.cached = undefined;
+      this.checkedAt = this.now();
+      return new Map();
     }
-    if (this.cached && this.cached.mtimeMs === st.mtimeMs && this.cached.size === st.size) return this.cached.entries;
-    if (st.size > MAX_CONFIG_BYTES) throw new Error(`${this.file}: larger than ${MAX_CONFIG_BYTES} bytes`);
-    const entries = parseDockerConfig(await readFile(this.file, 'utf8'), this.file);
-    this.cached = { mtimeMs: st.mtimeMs, size: st.size, entries };
-    return entries;
+    if (!(this.cached && this.cached.mtimeMs === st.mtimeMs && this.cached.size === st.size)) {
+      if (st.size > MAX_CONFIG_BYTES) throw new Error(`${this.file}: larger than ${MAX_CONFIG_BYTES} bytes`);
+      const entries = parseDockerConfig(await readFile(this.file, 'utf8'), this.file);
+      this.cached = { mtimeMs: st.mtimeMs, size: st.size, entries };
+    }
+    // Only a successful look counts: a broken file is reported on every request until mended.
+    this.checkedAt = this.now();
+    return this.cached.entries;
   }
 }
-
