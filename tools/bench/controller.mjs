@@ -11,9 +11,14 @@
 //     time while the pods are created and reconciled), and the cost the webhook adds to pod
 //     creation through the API server (peer: the same pods in a namespace the webhook does not
 //     select, measured in the same run),
+//   - the webhook's latency as the API server itself measures it (its
+//     apiserver_admission_webhook_admission_duration_seconds histogram, read before and after each
+//     phase): while the pods are created, and in a quiet phase once the controller settled, where
+//     --quiet-pods pods are created one at a time, alternating with a namespace the webhook does
+//     not select (the peer: pod creation with and without the webhook, same conditions),
 //   - controller RSS (peak while working).
 // Usage: npx nx build controller && node tools/bench/controller.mjs [--pods 2000] [--images 500] [--concurrency 32]
-//        [--webhook-requests 4000] [--timeout-seconds 900]
+//        [--webhook-requests 4000] [--quiet-pods 300] [--quiet-gap-ms 0] [--timeout-seconds 900]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,12 +39,16 @@ const { values: args } = parseArgs({
     images: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '32' },
     'webhook-requests': { type: 'string', default: '4000' },
+    'quiet-pods': { type: 'string', default: '300' },
+    'quiet-gap-ms': { type: 'string', default: '0' },
     'timeout-seconds': { type: 'string', default: '900' },
   },
 });
 const TIMEOUT_MS = Number(args['timeout-seconds']) * 1000;
 const PODS = Number(args.pods);
 const IMAGES = Number(args.images);
+const QUIET_PODS = Number(args['quiet-pods']);
+const QUIET_GAP_MS = Number(args['quiet-gap-ms']);
 const CONCURRENCY = Number(args.concurrency);
 const stateDir = process.env.KUIK_TEST_STATE_DIR ?? path.join(root, 'tmp/test-servers');
 
@@ -148,6 +157,8 @@ for (const f of ['cachedimages.kuik.enix.io.yaml', 'repositories.kuik.enix.io.ya
 const opsPort = await freePort();
 const webhookPort = await freePort();
 const webhookName = `kuik-bench-${run}`;
+// Unique, so that the API server's histogram (labelled by webhook name) holds this run's calls only.
+const webhookHookName = `pods-${run}.bench.kuik.enix.io`;
 const cfgDir = path.join(root, 'tmp/bench');
 mkdirSync(cfgDir, { recursive: true });
 const cfgFile = path.join(cfgDir, 'controller-config.json');
@@ -173,7 +184,7 @@ const rssSampler = setInterval(async () => { try { rssPeak = Math.max(rssPeak, m
 await api('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
   apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: webhookName },
   webhooks: [{
-    name: 'pods.kuik.enix.io', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 10,
+    name: webhookHookName, admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 10,
     clientConfig: { url: `https://127.0.0.1:${webhookPort}/mutate` },
     rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
     namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
@@ -205,6 +216,33 @@ for (const started = performance.now(); ; ) {
 console.log('ok');
 const caBundle = Buffer.from((await api('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${webhookName}`)).webhooks[0].clientConfig.caBundle, 'base64').toString();
 await sleep(3000); // the API server's webhook client picks up the caBundle
+
+// The API server's own histogram of this webhook's calls: cumulative counts by bucket bound (s).
+async function apiserverWebhookBuckets() {
+  const text = await new Promise((resolve, reject) => {
+    https.get(new URL('/metrics', base), { agent, headers: { ...tlsOpts.headers } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  const buckets = new Map();
+  for (const l of text.split('\n')) {
+    if (!l.startsWith('apiserver_admission_webhook_admission_duration_seconds_bucket{') || !l.includes(`name="${webhookHookName}"`)) continue;
+    const m = /[{,]le="([^"]+)"[^}]*\} (\S+)$/.exec(l);
+    if (m) buckets.set(m[1], (buckets.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  return buckets;
+}
+/** What the API server saw between two readings: calls, and the share of them within each bound. */
+function apiserverWebhookDelta(before, after) {
+  const rows = [...after].map(([le, n]) => [le === '+Inf' ? Infinity : Number(le), n - (before.get(le) ?? 0)]).sort((a, b) => a[0] - b[0]);
+  const calls = rows.at(-1)?.[1] ?? 0;
+  const within = Object.fromEntries(rows.filter(([le]) => Number.isFinite(le) && le <= 0.1).map(([le, n]) => [`${le * 1000}ms`, calls ? +(n / calls).toFixed(4) : null]));
+  const atMost = (q) => { const hit = rows.find(([, n]) => n >= q * calls); return hit && calls ? hit[0] * 1000 : undefined; };
+  return { calls, shareWithin: within, p50AtMostMs: atMost(0.5), p99AtMostMs: atMost(0.99) };
+}
 
 // --- 1. webhook direct round trips --------------------------------------------------------
 const whAgent = new https.Agent({ keepAlive: true, ca: caBundle, maxSockets: 8 });
@@ -259,6 +297,7 @@ const proberDone = new Promise((resolve, reject) => { prober.once('message', res
 
 const workRequests = async () => metricSum(await metrics(), 'kube_image_keeper_controller_kube_api_requests_total') - leaseWrites;
 const reqBefore = await workRequests();
+const apiserverBeforeLoad = await apiserverWebhookBuckets();
 const t0 = performance.now();
 const withWebhook = [];
 let rewritten = 0;
@@ -269,6 +308,7 @@ await pool(PODS, CONCURRENCY, async (i) => {
   if (p.spec.containers[0].image.startsWith('localhost:7439/')) rewritten++;
 });
 const createdMs = performance.now() - t0;
+const apiserverUnderLoad = apiserverWebhookDelta(apiserverBeforeLoad, await apiserverWebhookBuckets());
 
 const expected = new Set(Array.from({ length: IMAGES }, (_, i) => `${imageHost.replace(':', '-')}-kuik-bench-img-${i}-${run}`));
 let allExistMs;
@@ -300,6 +340,20 @@ for (let still = 0; still < 6 && performance.now() < quietDeadline;) {
 const settled = performance.now() < quietDeadline;
 prober.postMessage('stop');
 const underLoad = await proberDone;
+
+// --- 3. quiet: the controller settled; pods one at a time, alternating with the baseline namespace --
+const quietBefore = await apiserverWebhookBuckets();
+const quietWith = [];
+const quietWithout = [];
+for (let i = 0; i < QUIET_PODS; i++) {
+  for (const [namespace, into] of i % 2 ? [[ns, quietWith], [baselineNs, quietWithout]] : [[baselineNs, quietWithout], [ns, quietWith]]) {
+    const t = performance.now();
+    await api('POST', `/api/v1/namespaces/${namespace}/pods`, podBody(`q-${i}`, i));
+    into.push(performance.now() - t);
+    if (QUIET_GAP_MS > 0) await sleep(QUIET_GAP_MS);
+  }
+}
+const apiserverQuiet = apiserverWebhookDelta(quietBefore, await apiserverWebhookBuckets());
 const finalMetrics = await metrics();
 clearInterval(rssSampler);
 const rssNow = metricSum(finalMetrics, 'process_resident_memory_bytes');
@@ -338,6 +392,13 @@ const result = {
     withoutWebhook: { p50: +pct(baseline, 0.5).toFixed(1), p99: +pct(baseline, 0.99).toFixed(1) },
     ratioP50: +(pct(withWebhook, 0.5) / pct(baseline, 0.5)).toFixed(2),
   },
+  apiserverWebhookUnderLoad: apiserverUnderLoad,
+  apiserverWebhookQuiet: apiserverQuiet,
+  podCreateQuietMs: QUIET_PODS > 0 ? {
+    withWebhook: { p50: +pct(quietWith, 0.5).toFixed(2), p99: +pct(quietWith, 0.99).toFixed(2) },
+    withoutWebhook: { p50: +pct(quietWithout, 0.5).toFixed(2), p99: +pct(quietWithout, 0.99).toFixed(2) },
+    addedP50: +(pct(quietWith, 0.5) - pct(quietWithout, 0.5)).toFixed(2),
+  } : undefined,
   controllerRssMiB: { peak: +(rssPeak / 2 ** 20).toFixed(1), end: +(rssNow / 2 ** 20).toFixed(1) },
 };
 console.log(JSON.stringify(result, null, 2));
