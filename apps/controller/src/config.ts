@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { ConfigError, ConfigReader, loadConfigTree, parseListenAddress, type ConfigTree } from '@kuik/config';
 import { isLogLevel, type LogLevel } from '@kuik/observability';
+import { ECR_CONFIG_DEFAULTS, parseEcrConfig, type EcrConfig } from '@kuik/oci/client';
 
 export interface WebhookConfig {
   listen: { host: string; port: number };
@@ -42,6 +43,8 @@ export interface ControllerConfig {
   cachedImagesExpiryDelayMs: number;
   webhook: WebhookConfig;
   registry: { url: string; insecureRegistries: string[]; rootCertificateAuthoritiesFile?: string };
+  /** Origin credentials the controller finds itself (a Repository's pull secrets come first). */
+  credentials: { ecr: EcrConfig };
   /** Pods of the proxy DaemonSet, whose readiness the leader mirrors onto node labels. */
   proxy: { namespace: string; podSelector: string; manageNodeLabels: boolean };
   pullSecrets: { mirrorSecretName: string };
@@ -80,6 +83,7 @@ export const DEFAULTS: ConfigTree = {
     },
   },
   registry: { url: 'http://kuik-registry:5000', insecureRegistries: [], rootCertificateAuthorities: '' },
+  credentials: { ecr: ECR_CONFIG_DEFAULTS },
   proxy: { namespace: '', podSelector: 'app.kubernetes.io/component=proxy', manageNodeLabels: true },
   pullSecrets: { mirrorSecretName: 'kuik-pull-secrets' },
   cacheFill: { gracePeriod: '2m', timeout: '1h', architectures: [] },
@@ -90,7 +94,7 @@ export const DEFAULTS: ConfigTree = {
 
 const TOP = [
   'namespace', 'identity', 'log', 'ops', 'maxConcurrentCachedImageReconciles', 'cachedImagesExpiryDelay', 'webhook', 'registry',
-  'proxy', 'pullSecrets', 'cacheFill', 'finalizerTimeout', 'leaderElection', 'kubeApi',
+  'credentials', 'proxy', 'pullSecrets', 'cacheFill', 'finalizerTimeout', 'leaderElection', 'kubeApi',
 ] as const;
 
 export function loadControllerConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ControllerConfig {
@@ -139,6 +143,10 @@ export function parseControllerConfig(tree: ConfigTree, env: NodeJS.ProcessEnv =
   } catch {
     throw new ConfigError('registry.url', `must be an http(s) URL, got ${JSON.stringify(registryUrl)}`);
   }
+
+  const credentials = r.section('credentials');
+  credentials.onlyKnown(['ecr']);
+  const ecr = parseEcrConfig(credentials.section('ecr'), 'credentials.ecr');
 
   const proxy = r.section('proxy');
   proxy.onlyKnown(['namespace', 'podSelector', 'manageNodeLabels']);
@@ -190,6 +198,7 @@ export function parseControllerConfig(tree: ConfigTree, env: NodeJS.ProcessEnv =
       insecureRegistries: reg.stringList('insecureRegistries'),
       rootCertificateAuthoritiesFile: reg.string('rootCertificateAuthorities', '') || undefined,
     },
+    credentials: { ecr },
     proxy: {
       namespace: proxy.string('namespace', '') || namespace,
       podSelector: proxy.string('podSelector'),

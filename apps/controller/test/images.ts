@@ -9,31 +9,34 @@ export interface PushedImage {
   manifests: string[];
 }
 
+/** Extra request headers (an Authorization for a registry behind basic auth). */
+type Auth = Record<string, string>;
+
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function pushBlob(base: string, repo: string, content: Buffer): Promise<{ digest: string; size: number }> {
+async function pushBlob(base: string, repo: string, content: Buffer, auth: Auth = {}): Promise<{ digest: string; size: number }> {
   const digest = sha(content);
-  const head = await fetch(`${base}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+  const head = await fetch(`${base}/v2/${repo}/blobs/${digest}`, { method: 'HEAD', headers: auth });
   if (head.status === 200) return { digest, size: content.length };
-  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: auth });
   if (start.status !== 202) throw new Error(`upload start ${start.status}`);
   const location = new URL(start.headers.get('location')!, base);
   location.searchParams.set('digest', digest);
-  const put = await fetch(location, { method: 'PUT', body: content, headers: { 'Content-Type': 'application/octet-stream' } });
+  const put = await fetch(location, { method: 'PUT', body: content, headers: { ...auth, 'Content-Type': 'application/octet-stream' } });
   if (put.status !== 201) throw new Error(`blob put ${put.status}: ${await put.text()}`);
   return { digest, size: content.length };
 }
 
-async function putManifest(base: string, repo: string, ref: string, body: unknown, mediaType: string): Promise<string> {
+async function putManifest(base: string, repo: string, ref: string, body: unknown, mediaType: string, auth: Auth = {}): Promise<string> {
   const content = Buffer.from(JSON.stringify(body));
-  const res = await fetch(`${base}/v2/${repo}/manifests/${ref}`, { method: 'PUT', body: content, headers: { 'Content-Type': mediaType } });
+  const res = await fetch(`${base}/v2/${repo}/manifests/${ref}`, { method: 'PUT', body: content, headers: { ...auth, 'Content-Type': mediaType } });
   if (res.status !== 201) throw new Error(`manifest put ${res.status}: ${await res.text()}`);
   return sha(content);
 }
 
-async function pushPlatform(base: string, repo: string, arch: string): Promise<{ digest: string; size: number }> {
-  const config = await pushBlob(base, repo, Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, nonce: randomBytes(8).toString('hex') })));
-  const layer = await pushBlob(base, repo, randomBytes(2048));
+async function pushPlatform(base: string, repo: string, arch: string, auth: Auth = {}): Promise<{ digest: string; size: number }> {
+  const config = await pushBlob(base, repo, Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, nonce: randomBytes(8).toString('hex') })), auth);
+  const layer = await pushBlob(base, repo, randomBytes(2048), auth);
   const manifest = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -41,7 +44,7 @@ async function pushPlatform(base: string, repo: string, arch: string): Promise<{
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
   };
   const content = Buffer.from(JSON.stringify(manifest));
-  const digest = await putManifest(base, repo, sha(content), manifest, manifest.mediaType);
+  const digest = await putManifest(base, repo, sha(content), manifest, manifest.mediaType, auth);
   return { digest, size: content.length };
 }
 
@@ -61,13 +64,13 @@ export async function pushMultiArch(base: string, repo: string, tag: string): Pr
   return { digest, manifests: [amd.digest, arm.digest, digest] };
 }
 
-/** Pushes a single-platform image, tagged `tag` when given. */
-export async function pushSingle(base: string, repo: string, tag?: string): Promise<PushedImage> {
-  const m = await pushPlatform(base, repo, 'amd64');
+/** Pushes a single-platform image, tagged `tag` when given (auth: headers for a registry that wants them). */
+export async function pushSingle(base: string, repo: string, tag?: string, auth: Auth = {}): Promise<PushedImage> {
+  const m = await pushPlatform(base, repo, 'amd64', auth);
   if (tag) {
-    const got = await fetch(`${base}/v2/${repo}/manifests/${m.digest}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const got = await fetch(`${base}/v2/${repo}/manifests/${m.digest}`, { headers: { ...auth, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
     const body = Buffer.from(await got.arrayBuffer());
-    await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body, headers: { ...auth, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
   }
   return { digest: m.digest, manifests: [m.digest] };
 }

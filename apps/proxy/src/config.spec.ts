@@ -65,6 +65,26 @@ describe('proxy configuration', () => {
     expect(() => loadProxyConfig(undefined, { PROXY_KUBERNETES_PULLSECRET: 'kuik-pull-secrets' })).toThrow(/config kubernetes\.namespace: is required/);
   });
 
+  it('reads the ECR settings: on for ECR hosts by default, aliases with their region, by file or PROXY_* variables', () => {
+    expect(loadProxyConfig(undefined, {}).credentials.ecr).toEqual({ enabled: true, registries: [], region: null, endpoint: null });
+    const c = loadProxyConfig(undefined, {
+      PROXY_CREDENTIALS_ECR_REGISTRIES: 'registry.internal.example,10.0.0.5:5000',
+      PROXY_CREDENTIALS_ECR_REGION: 'eu-west-3',
+      PROXY_CREDENTIALS_ECR_ENDPOINT: 'https://vpce-1.api.ecr.eu-west-3.vpce.amazonaws.com',
+    });
+    expect(c.credentials.ecr).toEqual({
+      enabled: true,
+      registries: ['registry.internal.example', '10.0.0.5:5000'],
+      region: 'eu-west-3',
+      endpoint: 'https://vpce-1.api.ecr.eu-west-3.vpce.amazonaws.com',
+    });
+    expect(loadProxyConfig(undefined, { PROXY_CREDENTIALS_ECR_ENABLED: 'false' }).credentials.ecr.enabled).toBe(false);
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_ECR_REGISTRIES: 'r.example' })).toThrow(/config credentials\.ecr\.region: is required with credentials\.ecr\.registries/);
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_ECR_REGION: 'paris' })).toThrow(/config credentials\.ecr\.region: must be an AWS region/);
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_ECR_ENDPOINT: 'nope' })).toThrow(/config credentials\.ecr\.endpoint: must be an http\(s\) URL/);
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_ECR_ROLE: 'x' })).toThrow(/config credentials\.ecr\.role: unknown key/);
+  });
+
   it('names the key of a bad value', () => {
     expect(() => loadProxyConfig(undefined, { PROXY_REGISTRY_URL: 'ftp://x' })).toThrow(/config registry\.url: must be an http\(s\) URL/);
     expect(() => loadProxyConfig(undefined, { PROXY_LISTEN: 'nope' })).toThrow(/config listen: must be host:port/);

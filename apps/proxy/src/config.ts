@@ -4,6 +4,7 @@
 // message naming the key. Nothing here touches the network or lists anything: start-up is instant.
 import { ConfigError, ConfigReader, loadConfigTree, parseListenAddress, type ConfigTree } from '@kuik/config';
 import { isLogLevel, type LogLevel } from '@kuik/observability';
+import { ECR_CONFIG_DEFAULTS, parseEcrConfig, type EcrConfig } from '@kuik/oci/client';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,7 +38,14 @@ export interface ProxyConfig {
   insecureRegistries: string[];
   /** PEM CA certificates trusted for every origin, in addition to Node's bundled roots. */
   rootCertificateAuthorities: { file: string; pem: string }[];
-  credentials: { dockerConfig: string | null };
+  credentials: {
+    dockerConfig: string | null;
+    /**
+     * Amazon ECR registries authenticated with the workload's AWS identity (IRSA, Pod Identity,
+     * instance profile): ECR hosts always; `registries` are more hosts served by ECR, in `region`.
+     */
+    ecr: EcrConfig;
+  };
   /**
    * Origin credentials from the Kubernetes API, read in the background after start-up (never
    * waited for): the Secrets named by Repository resources (repositories: true) and/or one fixed
@@ -78,7 +86,7 @@ export const DEFAULTS: ConfigTree = {
   defaultOrigin: 'docker.io',
   insecureRegistries: [],
   rootCertificateAuthorities: [],
-  credentials: { dockerConfig: '' },
+  credentials: { dockerConfig: '', ecr: ECR_CONFIG_DEFAULTS },
   origins: { timeouts: { connect: '10s', headers: '30s', idle: '60s' } },
   tags: { refreshInterval: '5m', revalidateTimeout: '3s' },
   cache: { fill: true, indexChildren: 'all', fillConcurrency: 3 },
@@ -128,7 +136,8 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
   }
 
   const credentials = root.section('credentials');
-  credentials.onlyKnown(['dockerConfig']);
+  credentials.onlyKnown(['dockerConfig', 'ecr']);
+  const ecr = parseEcrConfig(credentials.section('ecr'), 'credentials.ecr');
   const tags = root.section('tags');
   tags.onlyKnown(['refreshInterval', 'revalidateTimeout']);
   const cache = root.section('cache');
@@ -159,7 +168,10 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
     defaultOrigin: host('defaultOrigin', root.string('defaultOrigin')),
     insecureRegistries: root.stringList('insecureRegistries').map((h, i) => host(`insecureRegistries[${i}]`, h)),
     rootCertificateAuthorities: root.stringList('rootCertificateAuthorities').map((file, i) => ({ file, pem: readPem(`rootCertificateAuthorities[${i}]`, file) })),
-    credentials: { dockerConfig: dockerConfig === '' ? null : path.resolve(dockerConfig) },
+    credentials: {
+      dockerConfig: dockerConfig === '' ? null : path.resolve(dockerConfig),
+      ecr,
+    },
     kubernetes: {
       repositories: kubernetes.bool('repositories', false),
       pullSecret,

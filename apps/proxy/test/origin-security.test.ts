@@ -1,10 +1,13 @@
 // Origins that need credentials and a private CA: docker-registry with --tls (certificate from a
-// test CA) and --htpasswd (basic auth), credentials from a Docker config.json.
+// test CA) and --htpasswd (basic auth), credentials from a Docker config.json, and from the
+// workload's AWS identity as for Amazon ECR (the real AWS SDK, against a loopback stand-in for the
+// ECR API, which cannot run here: it hands out the origin's htpasswd user).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { RegistryClient, StaticCredentials } from '@kuik/oci/client';
+import { MockEcr, useStaticAwsKeys } from '@kuik/testing';
 import type { Proxy } from '../src/proxy.js';
 import { makeImage, pushImage, smallLayer, uniqueRepo } from './support/images.js';
 import { eventually, proxyClient, pull, startTestProxy } from './support/proxy.js';
@@ -19,13 +22,7 @@ const image = makeImage([smallLayer({ secret: 'data' })]);
 
 beforeAll(async () => {
   secure = startOrigin('proxy-secure', ['--tls', '--htpasswd']);
-  const pusher = new RegistryClient({
-    host: secure.host,
-    ca: [readFileSync(secure.caFile!, 'utf8')],
-    credentials: new StaticCredentials({ [secure.host]: { username: secure.username!, password: secure.password! } }),
-  });
-  await pushImage(pusher, repo, image, 'v1');
-  await pusher.close();
+  await pushToSecure(repo);
   registry = await new KuikRegistry().start();
   cacheClient = new RegistryClient({ host: registry.host, scheme: 'http' });
 });
@@ -35,6 +32,17 @@ afterAll(async () => {
   await registry?.kill();
   await cacheClient?.close();
 });
+
+/** Pushes the test image to the secure origin, tagged v1 (with its htpasswd user). */
+async function pushToSecure(repository: string): Promise<void> {
+  const pusher = new RegistryClient({
+    host: secure.host,
+    ca: [readFileSync(secure.caFile!, 'utf8')],
+    credentials: new StaticCredentials({ [secure.host]: { username: secure.username!, password: secure.password! } }),
+  });
+  await pushImage(pusher, repository, image, 'v1');
+  await pusher.close();
+}
 
 async function proxyWith(config: Record<string, unknown>, registryUrl = registry.url): Promise<Proxy> {
   const p = await startTestProxy({ registryUrl, config });
@@ -85,5 +93,46 @@ describe('origin over TLS with basic auth', () => {
     const c = proxyClient(p);
     expect((await c.getManifest(viaProxy(), image.manifest.digest)).digest).toBe(image.manifest.digest);
     await c.close();
+  });
+});
+
+describe('origin as an Amazon ECR registry, with the workload’s AWS identity', () => {
+  let ecr: MockEcr;
+  let restoreEnv: () => void;
+  beforeAll(async () => {
+    restoreEnv = useStaticAwsKeys('AKIAKUIKPROXYTEST001', 'kuik-proxy-test-secret');
+    ecr = await new MockEcr({ username: secure.username!, password: () => secure.password! }).start();
+  });
+  afterAll(async () => {
+    await ecr?.stop();
+    restoreEnv?.();
+  });
+  const ecrConfig = () => ({ rootCertificateAuthorities: [secure.caFile], credentials: { ecr: { registries: [secure.host], region: 'eu-west-3', endpoint: ecr.url } } });
+
+  it('pulls with a GetAuthorizationToken token, one call for the whole pull, and caches', async () => {
+    ecr.calls.length = 0;
+    const ecrRepo = uniqueRepo('ecr');
+    await pushToSecure(ecrRepo);
+    const p = await proxyWith(ecrConfig());
+    const c = proxyClient(p);
+    const via = `${secure.host.replace(':', '-')}/${ecrRepo}`;
+    expect((await pull(c, via, 'v1')).root.digest).toBe(image.manifest.digest);
+    await eventually(() => cacheClient.headManifest(via, 'v1'), 'image in the cache');
+    await c.close();
+    expect(ecr.calls).toEqual([{ accessKeyId: 'AKIAKUIKPROXYTEST001', region: 'eu-west-3', service: 'ecr', target: 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken' }]);
+  });
+
+  it('answers an OCI error naming ECR and the AWS error when the identity is refused', async () => {
+    ecr.refuse = { type: 'AccessDeniedException', message: 'not authorized to perform: ecr:GetAuthorizationToken', status: 400 };
+    try {
+      const p = await proxyWith(ecrConfig());
+      const res = await request(`${p.url}/v2/${viaProxy()}/manifests/v1-${Date.now()}`);
+      const body = (await res.body.json()) as { errors: { code: string; message: string }[] };
+      expect({ status: res.statusCode, code: body.errors[0]!.code }).toEqual({ status: 403, code: 'DENIED' });
+      expect(body.errors[0]!.message).toContain(`ECR credentials for ${secure.host} (region eu-west-3)`);
+      expect(body.errors[0]!.message).toContain('AccessDeniedException');
+    } finally {
+      ecr.refuse = undefined;
+    }
   });
 });

@@ -27,6 +27,28 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/*
+ServiceAccount annotations (IRSA's eks.amazonaws.com/role-arn, GKE's iam.gke.io/gcp-service-account,
+Azure's azure.workload.identity/client-id): the global serviceAccount.annotations, then the
+component's own, which win. Renders "annotations: …" or nothing.
+*/}}
+{{- define "kuik.serviceAccountAnnotations" -}}
+{{- $global := (.root.Values.serviceAccount | default dict).annotations | default dict -}}
+{{- $own := (.values.serviceAccount | default dict).annotations | default dict -}}
+{{- with mergeOverwrite (deepCopy $global) (deepCopy $own) -}}
+annotations: {{- toYaml . | nindent 2 }}
+{{- end -}}
+{{- end -}}
+
+{{/* credentials.ecr of the controller's and the proxy's configuration, from the ecr values. */}}
+{{- define "kuik.ecrConfig" -}}
+{{- $e := .Values.ecr | default dict -}}
+enabled: {{ ternary $e.enabled true (hasKey $e "enabled") }}
+registries: {{ $e.registries | default list | toJson }}
+region: {{ $e.region | default "" | quote }}
+endpoint: {{ $e.endpoint | default "" | quote }}
+{{- end -}}
+
 {{/* image: repository:tag, the tag defaulting to the component subchart's value (its app version). */}}
 {{- define "kuik.image" -}}
 {{- printf "%s:%s" .image.repository (required (printf "%s.image.tag is empty" .component) (toString .image.tag)) -}}

@@ -170,6 +170,31 @@ describe('components', () => {
       }
     }
   });
+  it('workload identity: serviceAccount.annotations on every ServiceAccount, each component’s own winning', () => {
+    const sa = (objs: K8sObject[], c: string) => find(objs, 'ServiceAccount', `-${c}`).metadata.annotations;
+    const plain = template();
+    for (const c of ['controller', 'proxy', 'registry']) expect(sa(plain, c)).toBeUndefined();
+    const objs = template({
+      serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/kuik' } },
+      proxy: { serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/kuik-proxy' } } },
+      registry: { serviceAccount: { annotations: { 'iam.gke.io/gcp-service-account': 'kuik@p.iam.gserviceaccount.com' } } },
+    });
+    expect(sa(objs, 'controller')).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/kuik' });
+    expect(sa(objs, 'proxy')).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/kuik-proxy' });
+    expect(sa(objs, 'registry')).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/kuik', 'iam.gke.io/gcp-service-account': 'kuik@p.iam.gserviceaccount.com' });
+  });
+
+  it('ECR: on by default for the controller and the proxy, aliases with their region; bad values refused by the schema', () => {
+    const ecrOf = (objs: K8sObject[], c: string) => parse(find(objs, 'ConfigMap', `-${c}`).data!['config.yml']!).credentials.ecr;
+    const off = { enabled: true, registries: [], region: '', endpoint: '' };
+    expect([ecrOf(template(), 'controller'), ecrOf(template(), 'proxy')]).toEqual([off, off]);
+    const objs = template({ ecr: { enabled: false, registries: ['ecr.internal.example'], region: 'eu-west-3', endpoint: 'https://vpce.example' } });
+    const want = { enabled: false, registries: ['ecr.internal.example'], region: 'eu-west-3', endpoint: 'https://vpce.example' };
+    expect([ecrOf(objs, 'controller'), ecrOf(objs, 'proxy')]).toEqual([want, want]);
+    expect(templateError({ ecr: { region: 'Paris' } })).toContain('/ecr/region');
+    expect(templateError({ ecr: { roleArn: 'x' } })).toMatch(/ecr.*roleArn|roleArn.*not allowed|additional/i);
+  });
+
   it('every pod is non-root with a read-only root filesystem, no capabilities, requests and probes', () => {
     const pods = objs.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).map((o) => [o.metadata.name, o.spec.template.spec]);
     expect(pods.length).toBeGreaterThanOrEqual(3);

@@ -1,2 +1,3 @@
 export * from './servers.js';
 export * from './processes.js';
+export * from './mock-ecr.js';

@@ -4,7 +4,18 @@
 // same host get different clients (a token is only valid for the credentials it came from).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { copyImage, discard, hostOptionsFromUrl, manifestPath, RegistryClient, RegistryClientError, StaticCredentials, type Credentials } from '@kuik/oci/client';
+import {
+  copyImage,
+  discard,
+  ecrCredentialsFrom,
+  hostOptionsFromUrl,
+  manifestPath,
+  RegistryClient,
+  RegistryClientError,
+  StaticCredentials,
+  type Credentials,
+  type CredentialsResolver,
+} from '@kuik/oci/client';
 import { isIndexMediaType, parseManifest } from '@kuik/oci';
 import type { ControllerConfig } from '../config.js';
 import { cacheRepository, manifestReference, type ParsedImage } from '../images/reference.js';
@@ -35,6 +46,10 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
   const insecure = new Set(config.registry.insecureRegistries.map((h) => h.toLowerCase()));
   const cache = new RegistryClient({ ...hostOptionsFromUrl(config.registry.url, { ca }), userAgent: USER_AGENT, connections: 16 });
   const origins = new Map<string, RegistryClient>();
+  // Without a pull secret for the host: the controller's own cloud identity (ECR), if it applies.
+  const ecr = ecrCredentialsFrom(config.credentials.ecr);
+  const none = new StaticCredentials({});
+  const ownIdentity: CredentialsResolver = ecr ?? none;
 
   const origin = (host: string, credentials: RegistryCredentials | undefined): RegistryClient => {
     const creds = clientCredentials(credentials);
@@ -47,7 +62,7 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
         host,
         insecure: insecure.has(host.toLowerCase()),
         ca,
-        credentials: new StaticCredentials(creds ? { [host]: creds } : {}),
+        credentials: creds ? new StaticCredentials({ [host]: creds }) : ownIdentity,
         userAgent: USER_AGENT,
         connections: 8,
       });

@@ -7,7 +7,7 @@
 // RegistryToken) skips all of that: it is the bearer token, sent from the first request on,
 // and a 401 to it is final (there is nothing to exchange or renew).
 import { parseWwwAuthenticate } from './challenge.js';
-import { isIdentityToken, isRegistryToken, isUsernamePassword, type CredentialsResolver } from './credentials.js';
+import { isIdentityToken, isRegistryToken, isUsernamePassword, type Credentials, type CredentialsResolver } from './credentials.js';
 import { readBounded, readErrorEntries, unexpectedStatus } from './body.js';
 import { RegistryClientError } from './errors.js';
 import type { HttpResponse, Transport } from './transport.js';
@@ -54,7 +54,7 @@ export class Authenticator {
   /** The Authorization for a request needing these scopes; undefined while anonymous. */
   async authorization(scopes: readonly string[], signal?: AbortSignal): Promise<Authorization | undefined> {
     // Resolved per request, as the Basic scheme always did, so a changed Secret applies at once.
-    const creds = await this.options.credentials.resolve(this.options.host, signal);
+    const creds = await this.credentials(signal);
     if (creds && isRegistryToken(creds)) return { header: `Bearer ${creds.registryToken}`, registryToken: true };
     const scheme = this.scheme;
     if (!scheme) return undefined;
@@ -90,11 +90,25 @@ export class Authenticator {
     if (challenges.some((c) => c.scheme === 'basic')) {
       const had = this.scheme?.kind === 'basic';
       this.scheme = { kind: 'basic' };
-      const creds = await this.options.credentials.resolve(this.options.host, signal);
+      const creds = await this.credentials(signal);
       // Credentials already sent and refused: retrying cannot help.
       return !had && creds !== undefined && isUsernamePassword(creds);
     }
     return false;
+  }
+
+  /**
+   * The resolver's credentials for our host. A resolver that fails (a config.json that does not
+   * parse, a cloud identity refused) fails the request as an authentication error naming why,
+   * which callers report as DENIED, as when the registry refuses credentials.
+   */
+  private async credentials(signal?: AbortSignal): Promise<Credentials | undefined> {
+    try {
+      return await this.options.credentials.resolve(this.options.host, signal);
+    } catch (err) {
+      if (signal?.aborted || err instanceof RegistryClientError) throw err;
+      throw new RegistryClientError('auth', err instanceof Error ? err.message : String(err), { host: this.options.host, cause: err });
+    }
   }
 
   private key(scheme: { realm: URL; service?: string }, scopes: readonly string[]): string {
@@ -141,7 +155,7 @@ export class Authenticator {
 
   private async fetchToken(scheme: { realm: URL; service?: string }, scopes: readonly string[], signal?: AbortSignal): Promise<CachedToken> {
     const host = this.options.host;
-    const creds = await this.options.credentials.resolve(host, signal);
+    const creds = await this.credentials(signal);
     const url = new URL(scheme.realm);
     const headers: Record<string, string> = { 'User-Agent': this.options.userAgent, Accept: 'application/json' };
     let res: HttpResponse;

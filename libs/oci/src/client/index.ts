@@ -6,6 +6,8 @@ export * from './challenge.js';
 export * from './copy.js';
 export * from './credentials.js';
 export * from './docker-config.js';
+export * from './ecr.js';
+export * from './ecr-config.js';
 export * from './errors.js';
 export * from './hosts.js';
 export * from './paths.js';

@@ -31,6 +31,7 @@ CA and serving certificate in a Secret and patches the caBundle below, rotating 
         "ignorePullPolicyAlways" $c.webhook.ignorePullPolicyAlways
         "tls" $tls)
       "registry" (dict "url" (include "kuik.registryURL" .) "insecureRegistries" .Values.insecureRegistries)
+      "credentials" (dict "ecr" (include "kuik.ecrConfig" . | fromYaml))
       "proxy" (dict "namespace" .Release.Namespace "podSelector" (printf "app.kubernetes.io/instance=%s,app.kubernetes.io/component=proxy" .Release.Name))
       "pullSecrets" (dict "mirrorSecretName" (printf "%s-pull-secrets" $fullname))
       "cacheFill" (dict "architectures" .Values.architectures)
@@ -42,6 +43,7 @@ metadata:
   name: {{ $name }}
   namespace: {{ .Release.Namespace }}
   labels: {{- include "kuik.labels" $ctx | nindent 4 }}
+  {{- with include "kuik.serviceAccountAnnotations" (dict "root" . "values" $c) }}{{ . | nindent 2 }}{{ end }}
 ---
 apiVersion: v1
 kind: ConfigMap

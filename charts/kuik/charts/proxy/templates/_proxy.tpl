@@ -16,6 +16,7 @@ through the node label the controller's leader maintains from the proxy pods' Re
       "registry" (dict "url" (include "kuik.registryURL" .))
       "log" (dict "level" $p.logLevel)
       "insecureRegistries" .Values.insecureRegistries
+      "credentials" (dict "ecr" (include "kuik.ecrConfig" . | fromYaml))
       "kubernetes" (dict "pullSecret" (printf "%s-pull-secrets" (include "kuik.fullname" .)) "namespace" .Release.Namespace "qps" $p.kubeApiRateLimits.qps "burst" $p.kubeApiRateLimits.burst)
 -}}
 {{- with .Values.rootCertificateAuthorities }}{{ if .secret }}
@@ -29,6 +30,7 @@ metadata:
   name: {{ $name }}
   namespace: {{ .Release.Namespace }}
   labels: {{- include "kuik.labels" $ctx | nindent 4 }}
+  {{- with include "kuik.serviceAccountAnnotations" (dict "root" . "values" $p) }}{{ . | nindent 2 }}{{ end }}
 ---
 apiVersion: v1
 kind: ConfigMap

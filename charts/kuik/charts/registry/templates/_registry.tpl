@@ -35,6 +35,7 @@ metadata:
   name: {{ $name }}
   namespace: {{ .Release.Namespace }}
   labels: {{- include "kuik.labels" $ctx | nindent 4 }}
+  {{- with include "kuik.serviceAccountAnnotations" (dict "root" . "values" $r) }}{{ . | nindent 2 }}{{ end }}
 automountServiceAccountToken: false
 ---
 apiVersion: v1

@@ -1,0 +1,122 @@
+// The controller copies images of an Amazon ECR registry with its own AWS identity when no pull
+// secret covers the host. Real: the origin (docker-registry behind basic auth, standing for ECR:
+// an alias configured in credentials.ecr.registries), the AWS SDK and its default credential chain
+// (fixed keys from the environment), the kuik registry as the cache. Mocked: only the ECR API
+// (GetAuthorizationToken), which cannot run here; it hands out the origin's htpasswd user.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MockEcr, repoRoot, requireServer, useStaticAwsKeys } from '@kuik/testing';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { loadControllerConfig } from '../src/config.js';
+import { parseImage } from '../src/images/reference.js';
+import { createImageRegistries } from '../src/registry/oci-registries.js';
+import type { ImageRegistries } from '../src/registry/port.js';
+import { startCacheRegistry, type CacheRegistry } from './cache-registry.js';
+import { headManifest, pushSingle } from './images.js';
+
+const INSTANCE = 'controller-ecr';
+const root = repoRoot();
+let origin: { url: string; host: string; username: string; password: string };
+let cache: CacheRegistry;
+let ecr: MockEcr;
+let restoreEnv: () => void;
+const opened: ImageRegistries[] = [];
+
+beforeAll(async () => {
+  const script = path.join(root, 'tools/test-servers/docker-registry.sh');
+  try {
+    execFileSync('bash', [script, 'start', INSTANCE, '--htpasswd'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  } catch (err) {
+    throw new Error(`cannot start docker-registry ${INSTANCE} (bash ${script} start ${INSTANCE} --htpasswd): ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
+  }
+  const env = requireServer(`docker-registry-${INSTANCE}`);
+  const p = 'DOCKER_REGISTRY_CONTROLLER_ECR';
+  origin = { url: env[`${p}_URL`]!, host: env[`${p}_HOST`]!, username: env[`${p}_USERNAME`]!, password: env[`${p}_PASSWORD`]! };
+  restoreEnv = useStaticAwsKeys('AKIAKUIKCONTROLLER01', 'kuik-controller-test-secret');
+  ecr = await new MockEcr({ username: origin.username, password: () => origin.password }).start();
+  cache = await startCacheRegistry();
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(opened.map((r) => r.close?.()));
+  await cache?.stop();
+  await ecr?.stop();
+  restoreEnv?.();
+  execFileSync('bash', [path.join(root, 'tools/test-servers/docker-registry.sh'), 'stop', INSTANCE], { stdio: 'ignore', timeout: 60_000 });
+});
+
+/** The controller's configuration from a file, as it starts (defaults, validation). */
+function configWith(tree: Record<string, unknown>) {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'kuik-ecr-config-')), 'config.yaml');
+  writeFileSync(file, JSON.stringify({ namespace: 'kuik-test', ...tree }));
+  return loadControllerConfig(['--config', file], {});
+}
+
+function registries(ecrConfig: Record<string, unknown>): ImageRegistries {
+  const config = configWith({ registry: { url: cache.url, insecureRegistries: [origin.host] }, credentials: { ecr: ecrConfig } });
+  const r = createImageRegistries(config);
+  opened.push(r);
+  return r;
+}
+
+const basic = () => ({ Authorization: `Basic ${Buffer.from(`${origin.username}:${origin.password}`).toString('base64')}` });
+
+describe('ECR with the controller’s own identity', () => {
+  it('heads and copies an image into the cache with a GetAuthorizationToken token, digests unchanged', async () => {
+    const repo = `ecr/app-${Date.now().toString(36)}`;
+    const pushed = await pushSingle(origin.url, repo, 'v1', basic());
+    const image = parseImage(`${origin.host}/${repo}:v1`);
+    const r = registries({ registries: [origin.host], region: 'eu-central-1', endpoint: ecr.url });
+    const signal = AbortSignal.timeout(30_000);
+    expect((await r.headUpstream(image, undefined, signal))?.digest).toBe(pushed.digest);
+    expect((await r.copyToCache(image, undefined, signal)).digest).toBe(pushed.digest);
+    expect(await headManifest(cache.url, `${origin.host.replace(':', '-')}/${repo}`, 'v1')).toBe(pushed.digest);
+    expect(ecr.calls.map((c) => [c.accessKeyId, c.region, c.service])).toEqual([['AKIAKUIKCONTROLLER01', 'eu-central-1', 'ecr']]);
+  });
+
+  it('uses a Repository’s pull secret first, without asking ECR', async () => {
+    const repo = `ecr/secret-${Date.now().toString(36)}`;
+    const pushed = await pushSingle(origin.url, repo, 'v1', basic());
+    const before = ecr.calls.length;
+    const r = registries({ registries: [origin.host], region: 'eu-central-1', endpoint: ecr.url });
+    const head = await r.headUpstream(parseImage(`${origin.host}/${repo}:v1`), { username: origin.username, password: origin.password }, AbortSignal.timeout(30_000));
+    expect(head?.digest).toBe(pushed.digest);
+    expect(ecr.calls.length).toBe(before);
+  });
+
+  it('without ECR (disabled), the origin refuses the anonymous controller', async () => {
+    const repo = `ecr/off-${Date.now().toString(36)}`;
+    await pushSingle(origin.url, repo, 'v1', basic());
+    const r = registries({ enabled: false, registries: [origin.host], region: 'eu-central-1', endpoint: ecr.url });
+    const before = ecr.calls.length;
+    const err = (await r.headUpstream(parseImage(`${origin.host}/${repo}:v1`), undefined, AbortSignal.timeout(30_000)).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/401|unauthorized|authentication/i);
+    expect(ecr.calls.length).toBe(before);
+  });
+
+  it('reports ECR’s refusal with the AWS error, naming the host', async () => {
+    const repo = `ecr/refused-${Date.now().toString(36)}`;
+    await pushSingle(origin.url, repo, 'v1', basic());
+    ecr.refuse = { type: 'AccessDeniedException', message: 'not authorized to perform: ecr:GetAuthorizationToken', status: 400 };
+    try {
+      const r = registries({ registries: [origin.host], region: 'eu-central-1', endpoint: ecr.url });
+      const err = (await r.headUpstream(parseImage(`${origin.host}/${repo}:v1`), undefined, AbortSignal.timeout(30_000)).catch((e: unknown) => e)) as Error;
+      expect(err.message).toContain(`ECR credentials for ${origin.host} (region eu-central-1)`);
+      expect(err.message).toContain('AccessDeniedException');
+    } finally {
+      ecr.refuse = undefined;
+    }
+  });
+
+  it('rejects a bad credentials.ecr configuration naming the key', () => {
+    const bad = (ecrConfig: Record<string, unknown>) => () => configWith({ credentials: { ecr: ecrConfig } });
+    expect(bad({ registries: ['r.example'] })).toThrow(/credentials\.ecr\.region.*required/);
+    expect(bad({ registries: ['r.example'], region: 'Europe' })).toThrow(/credentials\.ecr\.region.*AWS region/);
+    expect(bad({ endpoint: 'ftp://x' })).toThrow(/credentials\.ecr\.endpoint/);
+    expect(bad({ registries: ['bad host!'], region: 'eu-west-1' })).toThrow(/credentials\.ecr\.registries\[0\]/);
+    expect(bad({ regions: 'eu-west-1' })).toThrow(/credentials\.ecr.*regions/);
+  });
+});
