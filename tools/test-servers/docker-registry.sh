@@ -22,7 +22,8 @@ source "$here/lib.sh"
 
 # Debian bookworm ships distribution 2.8.2 as docker-registry 2.8.2+ds1-1; apt picks the suite's version.
 DOCKER_REGISTRY_APT_PACKAGES=(docker-registry)
-REGISTRY_USER="kuik"
+# The htpasswd user; KUIK_REGISTRY_USER names another (Google registries' "oauth2accesstoken").
+REGISTRY_USER="${KUIK_REGISTRY_USER:-kuik}"
 REGISTRY_PASSWORD="kuik-test-password"
 
 install() {

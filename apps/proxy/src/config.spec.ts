@@ -85,6 +85,16 @@ describe('proxy configuration', () => {
     expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_ECR_ROLE: 'x' })).toThrow(/config credentials\.ecr\.role: unknown key/);
   });
 
+  it('reads the Google settings: off by default, aliases', () => {
+    expect(loadProxyConfig(undefined, {}).credentials.google).toEqual({ enabled: false, registries: [] });
+    expect(loadProxyConfig(undefined, { PROXY_CREDENTIALS_GOOGLE_ENABLED: 'true', PROXY_CREDENTIALS_GOOGLE_REGISTRIES: 'ar.internal.example' }).credentials.google).toEqual({
+      enabled: true,
+      registries: ['ar.internal.example'],
+    });
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_GOOGLE_REGISTRIES: 'a b' })).toThrow(/config credentials\.google\.registries\[0\]/);
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_GOOGLE_PROJECT: 'p' })).toThrow(/config credentials\.google\.project: unknown key/);
+  });
+
   it('names the key of a bad value', () => {
     expect(() => loadProxyConfig(undefined, { PROXY_REGISTRY_URL: 'ftp://x' })).toThrow(/config registry\.url: must be an http\(s\) URL/);
     expect(() => loadProxyConfig(undefined, { PROXY_LISTEN: 'nope' })).toThrow(/config listen: must be host:port/);

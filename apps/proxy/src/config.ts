@@ -4,7 +4,7 @@
 // message naming the key. Nothing here touches the network or lists anything: start-up is instant.
 import { ConfigError, ConfigReader, loadConfigTree, parseListenAddress, type ConfigTree } from '@kuik/config';
 import { isLogLevel, type LogLevel } from '@kuik/observability';
-import { ECR_CONFIG_DEFAULTS, parseEcrConfig, type EcrConfig } from '@kuik/oci/client';
+import { ECR_CONFIG_DEFAULTS, GOOGLE_CONFIG_DEFAULTS, parseEcrConfig, parseGoogleConfig, type EcrConfig, type GoogleConfig } from '@kuik/oci/client';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,8 @@ export interface ProxyConfig {
      * instance profile): ECR hosts always; `registries` are more hosts served by ECR, in `region`.
      */
     ecr: EcrConfig;
+    /** Google Artifact Registry / gcr.io with the workload's Google identity (off by default). */
+    google: GoogleConfig;
   };
   /**
    * Origin credentials from the Kubernetes API, read in the background after start-up (never
@@ -86,7 +88,7 @@ export const DEFAULTS: ConfigTree = {
   defaultOrigin: 'docker.io',
   insecureRegistries: [],
   rootCertificateAuthorities: [],
-  credentials: { dockerConfig: '', ecr: ECR_CONFIG_DEFAULTS },
+  credentials: { dockerConfig: '', ecr: ECR_CONFIG_DEFAULTS, google: GOOGLE_CONFIG_DEFAULTS },
   origins: { timeouts: { connect: '10s', headers: '30s', idle: '60s' } },
   tags: { refreshInterval: '5m', revalidateTimeout: '3s' },
   cache: { fill: true, indexChildren: 'all', fillConcurrency: 3 },
@@ -136,8 +138,9 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
   }
 
   const credentials = root.section('credentials');
-  credentials.onlyKnown(['dockerConfig', 'ecr']);
+  credentials.onlyKnown(['dockerConfig', 'ecr', 'google']);
   const ecr = parseEcrConfig(credentials.section('ecr'), 'credentials.ecr');
+  const google = parseGoogleConfig(credentials.section('google'), 'credentials.google');
   const tags = root.section('tags');
   tags.onlyKnown(['refreshInterval', 'revalidateTimeout']);
   const cache = root.section('cache');
@@ -171,6 +174,7 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
     credentials: {
       dockerConfig: dockerConfig === '' ? null : path.resolve(dockerConfig),
       ecr,
+      google,
     },
     kubernetes: {
       repositories: kubernetes.bool('repositories', false),

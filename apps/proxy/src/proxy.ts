@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { anonymous, ChainedCredentials, DockerConfigCredentials, ecrCredentialsFrom, type CredentialsResolver } from '@kuik/oci/client';
+import { anonymous, ChainedCredentials, cloudCredentialsFrom, DockerConfigCredentials, type CredentialsResolver } from '@kuik/oci/client';
 import { startOpsServer, type Logger, type OpsServer } from '@kuik/observability';
 import { TEMP_PREFIX } from './blob-download.js';
 import { CacheRegistry } from './cache.js';
@@ -49,8 +49,7 @@ export async function startProxy(config: ProxyConfig, options: { logger: Logger 
   if (kube) resolvers.push(kube);
   if (config.credentials.dockerConfig) resolvers.push(new DockerConfigCredentials(config.credentials.dockerConfig));
   // Last: a pull secret or config.json entry for an ECR host wins over the workload's identity.
-  const ecr = ecrCredentialsFrom(config.credentials.ecr);
-  if (ecr) resolvers.push(ecr);
+  resolvers.push(...cloudCredentialsFrom(config.credentials));
   const origins = new Origins({
     insecureRegistries: config.insecureRegistries,
     ca: config.rootCertificateAuthorities.map((c) => c.pem),

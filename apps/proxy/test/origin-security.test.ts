@@ -1,17 +1,20 @@
 // Origins that need credentials and a private CA: docker-registry with --tls (certificate from a
 // test CA) and --htpasswd (basic auth), credentials from a Docker config.json, and from the
 // workload's AWS identity as for Amazon ECR (the real AWS SDK, against a loopback stand-in for the
-// ECR API, which cannot run here: it hands out the origin's htpasswd user).
+// ECR API, which cannot run here: it hands out the origin's htpasswd user), and from its Google
+// identity as for Artifact Registry (the real google-auth-library and its Application Default
+// Credentials, against a loopback stand-in for the metadata server; the origin's htpasswd user is
+// Google's "oauth2accesstoken", its password the access token).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { RegistryClient, StaticCredentials } from '@kuik/oci/client';
-import { MockEcr, useStaticAwsKeys } from '@kuik/testing';
+import { MockEcr, MockGceMetadata, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
 import type { Proxy } from '../src/proxy.js';
 import { makeImage, pushImage, smallLayer, uniqueRepo } from './support/images.js';
 import { eventually, proxyClient, pull, startTestProxy } from './support/proxy.js';
-import { KuikRegistry, startOrigin, tempDir, type OriginRegistry } from './support/servers.js';
+import { KuikRegistry, startOrigin, stopOrigin, tempDir, type OriginRegistry } from './support/servers.js';
 
 let secure: OriginRegistry;
 let registry: KuikRegistry;
@@ -134,5 +137,44 @@ describe('origin as an Amazon ECR registry, with the workload’s AWS identity',
     } finally {
       ecr.refuse = undefined;
     }
+  });
+});
+
+describe('origin as a Google Artifact Registry, with the workload’s Google identity', () => {
+  let google: OriginRegistry;
+  let metadata: MockGceMetadata;
+  let restoreEnv: () => void;
+  beforeAll(async () => {
+    google = startOrigin('proxy-google', ['--htpasswd'], { KUIK_REGISTRY_USER: 'oauth2accesstoken' });
+    const pusher = new RegistryClient({ host: google.host, scheme: 'http', credentials: new StaticCredentials({ [google.host]: { username: google.username!, password: google.password! } }) });
+    await pushImage(pusher, repo, image, 'v1');
+    await pusher.close();
+    metadata = await new MockGceMetadata(() => google.password!).start();
+    restoreEnv = useGceMetadata(metadata.host);
+  });
+  afterAll(async () => {
+    restoreEnv?.();
+    await metadata?.stop();
+    stopOrigin('proxy-google');
+  });
+  const via = () => `${google.host.replace(':', '-')}/${repo}`;
+
+  it('pulls with the access token from Application Default Credentials, one token for the whole pull, and caches', async () => {
+    expect(google.username).toBe('oauth2accesstoken');
+    const p = await proxyWith({ insecureRegistries: [google.host], credentials: { google: { enabled: true, registries: [google.host] } } });
+    const c = proxyClient(p);
+    expect((await pull(c, via(), 'v1')).root.digest).toBe(image.manifest.digest);
+    await eventually(() => cacheClient.headManifest(via(), 'v1'), 'image in the cache');
+    await c.close();
+    expect(metadata.tokens).toBe(1);
+  });
+
+  it('stays anonymous unless enabled (the default): the origin refuses, the metadata server is not asked', async () => {
+    const before = metadata.requests.length;
+    const p = await proxyWith({ insecureRegistries: [google.host], credentials: { google: { registries: [google.host] } } });
+    const res = await request(`${p.url}/v2/${via()}/manifests/v1-${Date.now()}`);
+    expect(res.statusCode).toBe(403);
+    await res.body.dump();
+    expect(metadata.requests.length).toBe(before);
   });
 });

@@ -49,6 +49,13 @@ region: {{ $e.region | default "" | quote }}
 endpoint: {{ $e.endpoint | default "" | quote }}
 {{- end -}}
 
+{{/* credentials.google of the controller's and the proxy's configuration, from the google values. */}}
+{{- define "kuik.googleConfig" -}}
+{{- $g := .Values.google | default dict -}}
+enabled: {{ $g.enabled | default false }}
+registries: {{ $g.registries | default list | toJson }}
+{{- end -}}
+
 {{/* image: repository:tag, the tag defaulting to the component subchart's value (its app version). */}}
 {{- define "kuik.image" -}}
 {{- printf "%s:%s" .image.repository (required (printf "%s.image.tag is empty" .component) (toString .image.tag)) -}}

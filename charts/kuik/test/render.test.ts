@@ -195,6 +195,20 @@ describe('components', () => {
     expect(templateError({ ecr: { roleArn: 'x' } })).toMatch(/ecr.*roleArn|roleArn.*not allowed|additional/i);
   });
 
+  it('Google: off by default for the controller and the proxy, on with aliases', () => {
+    const googleOf = (objs: K8sObject[], c: string) => parse(find(objs, 'ConfigMap', `-${c}`).data!['config.yml']!).credentials.google;
+    expect([googleOf(template(), 'controller'), googleOf(template(), 'proxy')]).toEqual([
+      { enabled: false, registries: [] },
+      { enabled: false, registries: [] },
+    ]);
+    const objs = template({ google: { enabled: true, registries: ['ar.internal.example'] } });
+    expect([googleOf(objs, 'controller'), googleOf(objs, 'proxy')]).toEqual([
+      { enabled: true, registries: ['ar.internal.example'] },
+      { enabled: true, registries: ['ar.internal.example'] },
+    ]);
+    expect(templateError({ google: { enabled: 3 } })).toContain('/google/enabled');
+  });
+
   it('every pod is non-root with a read-only root filesystem, no capabilities, requests and probes', () => {
     const pods = objs.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).map((o) => [o.metadata.name, o.spec.template.spec]);
     expect(pods.length).toBeGreaterThanOrEqual(3);

@@ -1,3 +1,4 @@
 export * from './servers.js';
 export * from './processes.js';
 export * from './mock-ecr.js';
+export * from './mock-gce-metadata.js';

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import {
   copyImage,
   discard,
-  ecrCredentialsFrom,
+  ChainedCredentials,
+  cloudCredentialsFrom,
   hostOptionsFromUrl,
   manifestPath,
   RegistryClient,
@@ -46,10 +47,9 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
   const insecure = new Set(config.registry.insecureRegistries.map((h) => h.toLowerCase()));
   const cache = new RegistryClient({ ...hostOptionsFromUrl(config.registry.url, { ca }), userAgent: USER_AGENT, connections: 16 });
   const origins = new Map<string, RegistryClient>();
-  // Without a pull secret for the host: the controller's own cloud identity (ECR), if it applies.
-  const ecr = ecrCredentialsFrom(config.credentials.ecr);
-  const none = new StaticCredentials({});
-  const ownIdentity: CredentialsResolver = ecr ?? none;
+  // Without a pull secret for the host: the controller's own cloud identity (ECR, Google), if one applies.
+  const cloud = cloudCredentialsFrom(config.credentials);
+  const ownIdentity: CredentialsResolver = cloud.length === 0 ? new StaticCredentials({}) : new ChainedCredentials(cloud);
 
   const origin = (host: string, credentials: RegistryCredentials | undefined): RegistryClient => {
     const creds = clientCredentials(credentials);

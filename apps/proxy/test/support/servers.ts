@@ -21,9 +21,9 @@ export interface OriginRegistry {
 const script = () => path.join(repoRoot(), 'tools/test-servers/docker-registry.sh');
 
 /** Starts (or reuses) a docker-registry instance; fails with the script's output when it cannot. */
-export function startOrigin(instance: string, flags: ('--tls' | '--htpasswd')[] = []): OriginRegistry {
+export function startOrigin(instance: string, flags: ('--tls' | '--htpasswd')[] = [], env: Record<string, string> = {}): OriginRegistry {
   try {
-    execFileSync('bash', [script(), 'start', instance, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    execFileSync('bash', [script(), 'start', instance, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env: { ...process.env, ...env } });
   } catch (err) {
     const e = err as { stderr?: Buffer; stdout?: Buffer };
     throw new Error(`cannot start docker-registry instance ${instance}:\n${e.stderr?.toString() ?? ''}${e.stdout?.toString() ?? ''}\nstart it by hand with: bash tools/test-servers/docker-registry.sh start ${instance} ${flags.join(' ')}`);

@@ -2,11 +2,11 @@
 // (a projected web identity token), EKS Pod Identity, environment keys, or the node's instance
 // profile — the AWS SDK's default provider chain, as for the registry's S3 storage. ECR accepts
 // Basic auth with the user "AWS" and a password from GetAuthorizationToken, valid 12 hours; one
-// token per region is kept and renewed ahead of its expiry, by one call however many pulls need
-// it. The SDK is loaded on the first ECR host only, so nothing changes for anyone else.
+// token per region is kept and renewed ahead of its expiry (cloud-token.ts). The SDK is loaded on
+// the first ECR host only, so nothing changes for anyone else.
 import type * as EcrSdk from '@aws-sdk/client-ecr';
 import { canonicalRegistryHost } from './hosts.js';
-import type { Credentials, CredentialsResolver } from './credentials.js';
+import { CloudTokenCredentials, type CloudToken, type CloudTokenOptions } from './cloud-token.js';
 
 /** <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn], and the dual-stack <account>.dkr-ecr.<region>.on.aws. */
 const ECR_HOST = /^(\d{12})\.dkr(?:\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?|-ecr\.([a-z0-9-]+)\.on\.aws)$/;
@@ -17,17 +17,10 @@ export function ecrRegion(host: string): string | undefined {
   return m ? (m[2] ?? m[3]) : undefined;
 }
 
-export interface EcrToken {
-  username: string;
-  password: string;
-  /** When ECR says the token stops working (ms since the epoch). */
-  expiresAt: number;
-}
-
 /** Asks ECR for a token in a region (the SDK by default; tests may swap it). */
-export type EcrTokenSource = (region: string, signal: AbortSignal) => Promise<EcrToken>;
+export type EcrTokenSource = (region: string, signal: AbortSignal) => Promise<CloudToken>;
 
-export interface EcrCredentialsOptions {
+export interface EcrCredentialsOptions extends CloudTokenOptions {
   /** Off: ECR hosts go anonymous (or to the other resolvers). Default on. */
   enabled?: boolean;
   /**
@@ -39,30 +32,16 @@ export interface EcrCredentialsOptions {
   region?: string;
   /** The ECR API endpoint, when not AWS's public one (a VPC endpoint, a test server). */
   endpoint?: string;
-  /** The token is renewed this long before it expires. Default 30 minutes. */
-  renewBeforeMs?: number;
-  /** After a failure, the same error is given for this long before ECR is asked again. Default 15 s. */
-  failureBackoffMs?: number;
-  /** How long one GetAuthorizationToken may take. Default 20 s. */
-  timeoutMs?: number;
   tokenSource?: EcrTokenSource;
-  now?: () => number;
 }
 
-interface RegionState {
-  token?: EcrToken;
-  renewing?: Promise<EcrToken>;
-  failure?: { error: Error; until: number };
-}
-
-export class EcrCredentials implements CredentialsResolver {
-  private readonly regions = new Map<string, RegionState>();
+/** One token per region (ECR's tokens are valid for any registry the identity may read). */
+export class EcrCredentials extends CloudTokenCredentials {
   private readonly extra: Map<string, string>;
-  private readonly now: () => number;
   private readonly source: EcrTokenSource;
 
   constructor(private readonly options: EcrCredentialsOptions = {}) {
-    this.now = options.now ?? Date.now;
+    super(options);
     this.source = options.tokenSource ?? sdkTokenSource(options.endpoint);
     const extra = options.registries ?? [];
     if (extra.length > 0 && !options.region) throw new Error('ECR credentials: registries need a region');
@@ -76,66 +55,20 @@ export class EcrCredentials implements CredentialsResolver {
     return this.extra.get(h) ?? ecrRegion(h);
   }
 
-  async resolve(host: string, signal?: AbortSignal): Promise<Credentials | undefined> {
-    const region = this.regionOf(host);
-    if (!region) return undefined;
-    const token = await this.token(region, host, signal);
-    return { username: token.username, password: token.password };
+  protected tokenKey(host: string): string | undefined {
+    return this.regionOf(host);
   }
 
-  private async token(region: string, host: string, signal?: AbortSignal): Promise<EcrToken> {
-    let state = this.regions.get(region);
-    if (!state) this.regions.set(region, (state = {}));
-    const now = this.now();
-    const renewBefore = this.options.renewBeforeMs ?? 30 * 60_000;
-    if (state.token && state.token.expiresAt - renewBefore > now) return state.token;
-    // Still valid but due for renewal: renew in the background, answer with what we have.
-    const usable = state.token && state.token.expiresAt > now + 60_000 ? state.token : undefined;
-    if (state.failure && state.failure.until > now) {
-      if (usable) return usable;
-      throw state.failure.error;
-    }
-    state.renewing ??= this.fetch(region, host, state);
-    if (usable) {
-      state.renewing.catch(() => undefined);
-      return usable;
-    }
-    return signal ? raceAbort(state.renewing, signal) : state.renewing;
+  protected fetchToken(region: string, signal: AbortSignal): Promise<CloudToken> {
+    return this.source(region, signal);
   }
 
-  private async fetch(region: string, host: string, state: RegionState): Promise<EcrToken> {
-    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 20_000);
-    try {
-      const token = await this.source(region, timeout);
-      state.token = token;
-      state.failure = undefined;
-      return token;
-    } catch (err) {
-      const e = err as { name?: string; message?: string };
-      const why = timeout.aborted ? `no answer within ${this.options.timeoutMs ?? 20_000} ms` : `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}`;
-      const error = new Error(
-        `ECR credentials for ${host} (region ${region}): GetAuthorizationToken failed: ${why}. ` +
-          'The workload needs an AWS identity (IRSA, EKS Pod Identity, instance profile or AWS_* variables) allowed ecr:GetAuthorizationToken',
-        { cause: err },
-      );
-      state.failure = { error, until: this.now() + (this.options.failureBackoffMs ?? 15_000) };
-      throw error;
-    } finally {
-      state.renewing = undefined;
-    }
-  }
-}
-
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+  protected failureMessage(host: string, region: string, why: string): string {
+    return (
+      `ECR credentials for ${host} (region ${region}): GetAuthorizationToken failed: ${why}. ` +
+      'The workload needs an AWS identity (IRSA, EKS Pod Identity, instance profile or AWS_* variables) allowed ecr:GetAuthorizationToken'
     );
-  });
+  }
 }
 
 /** GetAuthorizationToken through @aws-sdk/client-ecr, one client per region, loaded on first use. */

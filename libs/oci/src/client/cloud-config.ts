@@ -1,6 +1,9 @@
-// The `credentials.ecr` configuration section, read the same way by the proxy and the controller.
+// The `credentials.ecr` and `credentials.google` configuration sections (the workload's cloud
+// identity), read the same way by the proxy and the controller.
 import { ConfigError, type ConfigReader } from '@kuik/config';
+import type { CredentialsResolver } from './credentials.js';
 import { EcrCredentials } from './ecr.js';
+import { GoogleCredentials } from './gcp.js';
 
 export interface EcrConfig {
   /** Amazon ECR hosts are authenticated with the workload's AWS identity. */
@@ -17,14 +20,18 @@ export const ECR_CONFIG_DEFAULTS = { enabled: true, registries: [], region: '', 
 const HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
-/** Reads the section `ecr` of `credentials` (at: its dotted key, for messages). */
-export function parseEcrConfig(ecr: ConfigReader, at: string): EcrConfig {
-  ecr.onlyKnown(['enabled', 'registries', 'region', 'endpoint']);
-  const registries = ecr.stringList('registries').map((v, i) => {
+function registryHosts(r: ConfigReader, at: string): string[] {
+  return r.stringList('registries').map((v, i) => {
     const h = v.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
     if (!HOST.test(h)) throw new ConfigError(`${at}.registries[${i}]`, `must be a registry host like registry.example.com or 10.0.0.1:5000, got ${JSON.stringify(v)}`);
     return h;
   });
+}
+
+/** Reads the section `ecr` of `credentials` (at: its dotted key, for messages). */
+export function parseEcrConfig(ecr: ConfigReader, at: string): EcrConfig {
+  ecr.onlyKnown(['enabled', 'registries', 'region', 'endpoint']);
+  const registries = registryHosts(ecr, at);
   const region = ecr.string('region', '') || null;
   if (registries.length > 0 && !region) throw new ConfigError(`${at}.region`, `is required with ${at}.registries`);
   if (region && !REGION.test(region)) throw new ConfigError(`${at}.region`, `must be an AWS region like eu-west-3, got ${JSON.stringify(region)}`);
@@ -45,4 +52,28 @@ export function parseEcrConfig(ecr: ConfigReader, at: string): EcrConfig {
 export function ecrCredentialsFrom(c: EcrConfig): EcrCredentials | undefined {
   if (!c.enabled) return undefined;
   return new EcrCredentials({ registries: c.registries, ...(c.region ? { region: c.region } : {}), ...(c.endpoint ? { endpoint: c.endpoint } : {}) });
+}
+
+export interface GoogleConfig {
+  /** gcr.io and *-docker.pkg.dev are authenticated with the workload's Google identity (ADC). */
+  enabled: boolean;
+  /** More hosts that are Artifact Registry under another name. */
+  registries: string[];
+}
+
+export const GOOGLE_CONFIG_DEFAULTS = { enabled: false, registries: [] };
+
+/** Reads the section `google` of `credentials`. */
+export function parseGoogleConfig(google: ConfigReader, at: string): GoogleConfig {
+  google.onlyKnown(['enabled', 'registries']);
+  return { enabled: google.bool('enabled', false), registries: registryHosts(google, at) };
+}
+
+/** The cloud-identity resolvers these sections turn on, in order (ECR, then Google). */
+export function cloudCredentialsFrom(c: { ecr: EcrConfig; google: GoogleConfig }): CredentialsResolver[] {
+  const out: CredentialsResolver[] = [];
+  const ecr = ecrCredentialsFrom(c.ecr);
+  if (ecr) out.push(ecr);
+  if (c.google.enabled) out.push(new GoogleCredentials({ enabled: true, registries: c.google.registries }));
+  return out;
 }

@@ -1,10 +1,12 @@
-// The controller copies images of an Amazon ECR registry with its own AWS identity when no pull
-// secret covers the host. Real: the origin (docker-registry behind basic auth, standing for ECR:
-// an alias configured in credentials.ecr.registries), the AWS SDK and its default credential chain
-// (fixed keys from the environment), the kuik registry as the cache. Mocked: only the ECR API
-// (GetAuthorizationToken), which cannot run here; it hands out the origin's htpasswd user.
+// The controller copies images of Amazon ECR and Google Artifact Registry with its own cloud
+// identity when no pull secret covers the host. Real: the origins (docker-registry behind basic
+// auth, standing for ECR and for Artifact Registry: aliases configured in credentials.*.registries),
+// the AWS SDK and its default credential chain (fixed keys from the environment), google-auth-library
+// and its Application Default Credentials, the kuik registry as the cache. Mocked: only the ECR API
+// (GetAuthorizationToken) and Google's metadata server, which cannot run here; they hand out the
+// origins' htpasswd users.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MockEcr, repoRoot, requireServer, useStaticAwsKeys } from '@kuik/testing';
+import { MockEcr, MockGceMetadata, repoRoot, requireServer, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -118,5 +120,42 @@ describe('ECR with the controller’s own identity', () => {
     expect(bad({ endpoint: 'ftp://x' })).toThrow(/credentials\.ecr\.endpoint/);
     expect(bad({ registries: ['bad host!'], region: 'eu-west-1' })).toThrow(/credentials\.ecr\.registries\[0\]/);
     expect(bad({ regions: 'eu-west-1' })).toThrow(/credentials\.ecr.*regions/);
+    expect(configWith({}).credentials.google).toEqual({ enabled: false, registries: [] });
+    expect(() => configWith({ credentials: { google: { enabled: 'yes' } } })).toThrow(/credentials\.google\.enabled/);
+  });
+});
+
+describe('Google Artifact Registry with the controller’s own identity', () => {
+  const GOOGLE = 'controller-google';
+  let google: { url: string; host: string; username: string; password: string };
+  let metadata: MockGceMetadata;
+  let restoreGce: () => void;
+  beforeAll(async () => {
+    const script = path.join(root, 'tools/test-servers/docker-registry.sh');
+    execFileSync('bash', [script, 'start', GOOGLE, '--htpasswd'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env: { ...process.env, KUIK_REGISTRY_USER: 'oauth2accesstoken' } });
+    const env = requireServer(`docker-registry-${GOOGLE}`);
+    const p = 'DOCKER_REGISTRY_CONTROLLER_GOOGLE';
+    google = { url: env[`${p}_URL`]!, host: env[`${p}_HOST`]!, username: env[`${p}_USERNAME`]!, password: env[`${p}_PASSWORD`]! };
+    metadata = await new MockGceMetadata(() => google.password).start();
+    restoreGce = useGceMetadata(metadata.host);
+  }, 120_000);
+  afterAll(async () => {
+    restoreGce?.();
+    await metadata?.stop();
+    execFileSync('bash', [path.join(root, 'tools/test-servers/docker-registry.sh'), 'stop', GOOGLE], { stdio: 'ignore', timeout: 60_000 });
+  });
+
+  it('copies an image into the cache with the access token of Application Default Credentials', async () => {
+    expect(google.username).toBe('oauth2accesstoken');
+    const repo = `ar/app-${Date.now().toString(36)}`;
+    const auth = { Authorization: `Basic ${Buffer.from(`${google.username}:${google.password}`).toString('base64')}` };
+    const pushed = await pushSingle(google.url, repo, 'v1', auth);
+    const config = configWith({ registry: { url: cache.url, insecureRegistries: [google.host] }, credentials: { google: { enabled: true, registries: [google.host] } } });
+    const r = createImageRegistries(config);
+    opened.push(r);
+    const image = parseImage(`${google.host}/${repo}:v1`);
+    expect((await r.copyToCache(image, undefined, AbortSignal.timeout(30_000))).digest).toBe(pushed.digest);
+    expect(await headManifest(cache.url, `${google.host.replace(':', '-')}/${repo}`, 'v1')).toBe(pushed.digest);
+    expect(metadata.tokens).toBe(1);
   });
 });
