@@ -1,5 +1,6 @@
 // kuik controller: admission webhook (every replica) + reconcilers (leader). Configuration:
 // see config.ts and apps/controller/README.md.
+import { existsSync } from 'node:fs';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, parseServerArgs, serverUsage } from '@kuik/config';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     registries: createImageRegistries(config),
     logger,
     version: VERSION,
-    webhookWorkerScript: new URL(import.meta.url),
+    webhookWorkerScript: webhookWorkerScript(),
   });
   // Stop leading first (the lease is released once the reconcilers stopped), then the servers.
   onShutdown(logger, [{ name: 'controller', run: () => controller.stop() }], 25_000);
@@ -52,7 +53,16 @@ async function main(): Promise<void> {
   logger.info('kuik controller started', { version: VERSION, namespace: config.namespace, ops: controller.opsAddress() });
 }
 
-// The bundle is one file: the webhook's worker thread (webhook/worker.ts) runs it too.
+/**
+ * The webhook thread's script: webhook-worker.js beside this bundle (the webhook alone); a build
+ * without it runs this file again in the thread, which then takes the branch below.
+ */
+function webhookWorkerScript(): URL {
+  const own = new URL('./webhook-worker.js', import.meta.url);
+  return existsSync(own) ? own : new URL(import.meta.url);
+}
+
+// A build without webhook-worker.js: the webhook's worker thread runs this file too.
 if (!isMainThread && isWebhookWorkerData(workerData)) {
   runWebhookWorker(workerData);
 } else {

@@ -2,8 +2,9 @@
 // latency then does not depend on what the informers and reconcilers do on the main thread
 // (controller-runtime serves webhooks on their own goroutines for the same reason).
 //
-// The thread runs the bundle again (main.ts starts runWebhookWorker when it finds
-// WebhookWorkerData): workerData is plain data, from which the thread builds its own
+// The thread runs webhook-worker.js, a bundle of the webhook alone built beside main.js (or, in a
+// build without it, main.js again, which starts runWebhookWorker when it finds WebhookWorkerData):
+// workerData is plain data, from which the thread builds its own
 // RewritePolicy and logger. The main thread sends certificates (the server swaps them in place,
 // as in-process), the thread answers with its address and batches of latency samples, which the
 // main thread observes in the controller's histogram: /metrics is unchanged. A thread that dies
