@@ -22,9 +22,10 @@ source "$here/lib.sh"
 
 # Debian bookworm ships distribution 2.8.2 as docker-registry 2.8.2+ds1-1; apt picks the suite's version.
 DOCKER_REGISTRY_APT_PACKAGES=(docker-registry)
-# The htpasswd user; KUIK_REGISTRY_USER names another (Google registries' "oauth2accesstoken").
+# The htpasswd user and password; KUIK_REGISTRY_USER/KUIK_REGISTRY_PASSWORD set others (Google
+# registries' user "oauth2accesstoken", ACR's null-GUID user and its refresh token).
 REGISTRY_USER="${KUIK_REGISTRY_USER:-kuik}"
-REGISTRY_PASSWORD="kuik-test-password"
+REGISTRY_PASSWORD="${KUIK_REGISTRY_PASSWORD:-kuik-test-password}"
 
 install() {
   local fresh=0

@@ -6,7 +6,17 @@
 import { hostname } from 'node:os';
 import { ConfigError, ConfigReader, loadConfigTree, parseListenAddress, type ConfigTree } from '@kuik/config';
 import { isLogLevel, type LogLevel } from '@kuik/observability';
-import { ECR_CONFIG_DEFAULTS, GOOGLE_CONFIG_DEFAULTS, parseEcrConfig, parseGoogleConfig, type EcrConfig, type GoogleConfig } from '@kuik/oci/client';
+import {
+  AZURE_CONFIG_DEFAULTS,
+  ECR_CONFIG_DEFAULTS,
+  GOOGLE_CONFIG_DEFAULTS,
+  parseAzureConfig,
+  parseEcrConfig,
+  parseGoogleConfig,
+  type AzureConfig,
+  type EcrConfig,
+  type GoogleConfig,
+} from '@kuik/oci/client';
 
 export interface WebhookConfig {
   listen: { host: string; port: number };
@@ -44,7 +54,7 @@ export interface ControllerConfig {
   webhook: WebhookConfig;
   registry: { url: string; insecureRegistries: string[]; rootCertificateAuthoritiesFile?: string };
   /** Origin credentials the controller finds itself (a Repository's pull secrets come first). */
-  credentials: { ecr: EcrConfig; google: GoogleConfig };
+  credentials: { ecr: EcrConfig; google: GoogleConfig; azure: AzureConfig };
   /** Pods of the proxy DaemonSet, whose readiness the leader mirrors onto node labels. */
   proxy: { namespace: string; podSelector: string; manageNodeLabels: boolean };
   pullSecrets: { mirrorSecretName: string };
@@ -83,7 +93,7 @@ export const DEFAULTS: ConfigTree = {
     },
   },
   registry: { url: 'http://kuik-registry:5000', insecureRegistries: [], rootCertificateAuthorities: '' },
-  credentials: { ecr: ECR_CONFIG_DEFAULTS, google: GOOGLE_CONFIG_DEFAULTS },
+  credentials: { ecr: ECR_CONFIG_DEFAULTS, google: GOOGLE_CONFIG_DEFAULTS, azure: AZURE_CONFIG_DEFAULTS },
   proxy: { namespace: '', podSelector: 'app.kubernetes.io/component=proxy', manageNodeLabels: true },
   pullSecrets: { mirrorSecretName: 'kuik-pull-secrets' },
   cacheFill: { gracePeriod: '2m', timeout: '1h', architectures: [] },
@@ -145,9 +155,10 @@ export function parseControllerConfig(tree: ConfigTree, env: NodeJS.ProcessEnv =
   }
 
   const credentials = r.section('credentials');
-  credentials.onlyKnown(['ecr', 'google']);
+  credentials.onlyKnown(['ecr', 'google', 'azure']);
   const ecr = parseEcrConfig(credentials.section('ecr'), 'credentials.ecr');
   const google = parseGoogleConfig(credentials.section('google'), 'credentials.google');
+  const azure = parseAzureConfig(credentials.section('azure'), 'credentials.azure');
 
   const proxy = r.section('proxy');
   proxy.onlyKnown(['namespace', 'podSelector', 'manageNodeLabels']);
@@ -199,7 +210,7 @@ export function parseControllerConfig(tree: ConfigTree, env: NodeJS.ProcessEnv =
       insecureRegistries: reg.stringList('insecureRegistries'),
       rootCertificateAuthoritiesFile: reg.string('rootCertificateAuthorities', '') || undefined,
     },
-    credentials: { ecr, google },
+    credentials: { ecr, google, azure },
     proxy: {
       namespace: proxy.string('namespace', '') || namespace,
       podSelector: proxy.string('podSelector'),

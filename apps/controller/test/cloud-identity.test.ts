@@ -1,12 +1,12 @@
-// The controller copies images of Amazon ECR and Google Artifact Registry with its own cloud
-// identity when no pull secret covers the host. Real: the origins (docker-registry behind basic
+// The controller copies images of Amazon ECR, Google Artifact Registry and Azure Container Registry
+// with its own cloud identity when no pull secret covers the host. Real: the origins (docker-registry behind basic
 // auth, standing for ECR and for Artifact Registry: aliases configured in credentials.*.registries),
 // the AWS SDK and its default credential chain (fixed keys from the environment), google-auth-library
 // and its Application Default Credentials, the kuik registry as the cache. Mocked: only the ECR API
-// (GetAuthorizationToken) and Google's metadata server, which cannot run here; they hand out the
-// origins' htpasswd users.
+// (GetAuthorizationToken), Google's metadata server, Microsoft Entra's token endpoint and ACR's
+// /oauth2/exchange, which cannot run here; they hand out the origins' htpasswd passwords.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MockEcr, MockGceMetadata, repoRoot, requireServer, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
+import { MockAzure, MockEcr, MockGceMetadata, repoRoot, requireServer, useAzureWorkloadIdentity, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -121,6 +121,8 @@ describe('ECR with the controller’s own identity', () => {
     expect(bad({ registries: ['bad host!'], region: 'eu-west-1' })).toThrow(/credentials\.ecr\.registries\[0\]/);
     expect(bad({ regions: 'eu-west-1' })).toThrow(/credentials\.ecr.*regions/);
     expect(configWith({}).credentials.google).toEqual({ enabled: false, registries: [] });
+    expect(configWith({}).credentials.azure).toEqual({ enabled: false, registries: [] });
+    expect(() => configWith({ credentials: { azure: { tenant: 'x' } } })).toThrow(/credentials\.azure.*tenant/);
     expect(() => configWith({ credentials: { google: { enabled: 'yes' } } })).toThrow(/credentials\.google\.enabled/);
   });
 });
@@ -157,5 +159,46 @@ describe('Google Artifact Registry with the controller’s own identity', () => 
     expect((await r.copyToCache(image, undefined, AbortSignal.timeout(30_000))).digest).toBe(pushed.digest);
     expect(await headManifest(cache.url, `${google.host.replace(':', '-')}/${repo}`, 'v1')).toBe(pushed.digest);
     expect(metadata.tokens).toBe(1);
+  });
+});
+
+describe('Azure Container Registry with the controller’s own identity', () => {
+  const AZURE = 'controller-azure';
+  const identity = { tenant: '72f988bf-0000-4000-8000-0000000000c1', clientId: 'a1b2c3d4-0000-4000-8000-0000000000c2', federatedToken: 'eyJ.kuik-controller-federated.sig' };
+  const refreshToken = 'acr-refresh-kuik-controller-test-42';
+  let origin: { url: string; host: string; username: string; password: string };
+  let azure: MockAzure;
+  let restoreAzure: () => void;
+  beforeAll(async () => {
+    const script = path.join(root, 'tools/test-servers/docker-registry.sh');
+    execFileSync('bash', [script, 'start', AZURE, '--htpasswd'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+      env: { ...process.env, KUIK_REGISTRY_USER: '00000000-0000-0000-0000-000000000000', KUIK_REGISTRY_PASSWORD: refreshToken },
+    });
+    const env = requireServer(`docker-registry-${AZURE}`);
+    const p = 'DOCKER_REGISTRY_CONTROLLER_AZURE';
+    origin = { url: env[`${p}_URL`]!, host: env[`${p}_HOST`]!, username: env[`${p}_USERNAME`]!, password: env[`${p}_PASSWORD`]! };
+    azure = await new MockAzure({ ...identity, refreshToken, registryUrl: origin.url }).start();
+    restoreAzure = useAzureWorkloadIdentity(azure, identity);
+  }, 120_000);
+  afterAll(async () => {
+    restoreAzure?.();
+    await azure?.stop();
+    execFileSync('bash', [path.join(root, 'tools/test-servers/docker-registry.sh'), 'stop', AZURE], { stdio: 'ignore', timeout: 60_000 });
+  });
+
+  it('copies an image through ACR’s front with the refresh token its /oauth2/exchange gave for the Entra token', async () => {
+    const repo = `acr/app-${Date.now().toString(36)}`;
+    const auth = { Authorization: `Basic ${Buffer.from(`${origin.username}:${origin.password}`).toString('base64')}` };
+    const pushed = await pushSingle(origin.url, repo, 'v1', auth);
+    const front = azure.registryHost;
+    const config = configWith({ registry: { url: cache.url, insecureRegistries: [front] }, credentials: { azure: { enabled: true, registries: [front] } } });
+    const r = createImageRegistries(config);
+    opened.push(r);
+    const image = parseImage(`${front}/${repo}:v1`);
+    expect((await r.copyToCache(image, undefined, AbortSignal.timeout(30_000))).digest).toBe(pushed.digest);
+    expect(await headManifest(cache.url, `${front.replace(':', '-')}/${repo}`, 'v1')).toBe(pushed.digest);
+    expect([azure.entraCalls.length, azure.exchangeCalls.length]).toEqual([1, 1]);
   });
 });

@@ -95,6 +95,15 @@ describe('proxy configuration', () => {
     expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_GOOGLE_PROJECT: 'p' })).toThrow(/config credentials\.google\.project: unknown key/);
   });
 
+  it('reads the Azure settings: off by default, aliases', () => {
+    expect(loadProxyConfig(undefined, {}).credentials.azure).toEqual({ enabled: false, registries: [] });
+    expect(loadProxyConfig(undefined, { PROXY_CREDENTIALS_AZURE_ENABLED: 'true', PROXY_CREDENTIALS_AZURE_REGISTRIES: 'acr.internal.example' }).credentials.azure).toEqual({
+      enabled: true,
+      registries: ['acr.internal.example'],
+    });
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_AZURE_TENANT: 't' })).toThrow(/config credentials\.azure\.tenant: unknown key/);
+  });
+
   it('names the key of a bad value', () => {
     expect(() => loadProxyConfig(undefined, { PROXY_REGISTRY_URL: 'ftp://x' })).toThrow(/config registry\.url: must be an http\(s\) URL/);
     expect(() => loadProxyConfig(undefined, { PROXY_LISTEN: 'nope' })).toThrow(/config listen: must be host:port/);

@@ -4,7 +4,17 @@
 // message naming the key. Nothing here touches the network or lists anything: start-up is instant.
 import { ConfigError, ConfigReader, loadConfigTree, parseListenAddress, type ConfigTree } from '@kuik/config';
 import { isLogLevel, type LogLevel } from '@kuik/observability';
-import { ECR_CONFIG_DEFAULTS, GOOGLE_CONFIG_DEFAULTS, parseEcrConfig, parseGoogleConfig, type EcrConfig, type GoogleConfig } from '@kuik/oci/client';
+import {
+  AZURE_CONFIG_DEFAULTS,
+  ECR_CONFIG_DEFAULTS,
+  GOOGLE_CONFIG_DEFAULTS,
+  parseAzureConfig,
+  parseEcrConfig,
+  parseGoogleConfig,
+  type AzureConfig,
+  type EcrConfig,
+  type GoogleConfig,
+} from '@kuik/oci/client';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,6 +57,8 @@ export interface ProxyConfig {
     ecr: EcrConfig;
     /** Google Artifact Registry / gcr.io with the workload's Google identity (off by default). */
     google: GoogleConfig;
+    /** Azure Container Registry with the workload's Azure identity (off by default). */
+    azure: AzureConfig;
   };
   /**
    * Origin credentials from the Kubernetes API, read in the background after start-up (never
@@ -88,7 +100,7 @@ export const DEFAULTS: ConfigTree = {
   defaultOrigin: 'docker.io',
   insecureRegistries: [],
   rootCertificateAuthorities: [],
-  credentials: { dockerConfig: '', ecr: ECR_CONFIG_DEFAULTS, google: GOOGLE_CONFIG_DEFAULTS },
+  credentials: { dockerConfig: '', ecr: ECR_CONFIG_DEFAULTS, google: GOOGLE_CONFIG_DEFAULTS, azure: AZURE_CONFIG_DEFAULTS },
   origins: { timeouts: { connect: '10s', headers: '30s', idle: '60s' } },
   tags: { refreshInterval: '5m', revalidateTimeout: '3s' },
   cache: { fill: true, indexChildren: 'all', fillConcurrency: 3 },
@@ -138,9 +150,10 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
   }
 
   const credentials = root.section('credentials');
-  credentials.onlyKnown(['dockerConfig', 'ecr', 'google']);
+  credentials.onlyKnown(['dockerConfig', 'ecr', 'google', 'azure']);
   const ecr = parseEcrConfig(credentials.section('ecr'), 'credentials.ecr');
   const google = parseGoogleConfig(credentials.section('google'), 'credentials.google');
+  const azure = parseAzureConfig(credentials.section('azure'), 'credentials.azure');
   const tags = root.section('tags');
   tags.onlyKnown(['refreshInterval', 'revalidateTimeout']);
   const cache = root.section('cache');
@@ -175,6 +188,7 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
       dockerConfig: dockerConfig === '' ? null : path.resolve(dockerConfig),
       ecr,
       google,
+      azure,
     },
     kubernetes: {
       repositories: kubernetes.bool('repositories', false),

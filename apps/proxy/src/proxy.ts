@@ -49,7 +49,8 @@ export async function startProxy(config: ProxyConfig, options: { logger: Logger 
   if (kube) resolvers.push(kube);
   if (config.credentials.dockerConfig) resolvers.push(new DockerConfigCredentials(config.credentials.dockerConfig));
   // Last: a pull secret or config.json entry for an ECR host wins over the workload's identity.
-  resolvers.push(...cloudCredentialsFrom(config.credentials));
+  const insecure = new Set(config.insecureRegistries);
+  resolvers.push(...cloudCredentialsFrom(config.credentials, (host) => insecure.has(host)));
   const origins = new Origins({
     insecureRegistries: config.insecureRegistries,
     ca: config.rootCertificateAuthorities.map((c) => c.pem),

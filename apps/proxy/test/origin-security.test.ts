@@ -4,13 +4,15 @@
 // ECR API, which cannot run here: it hands out the origin's htpasswd user), and from its Google
 // identity as for Artifact Registry (the real google-auth-library and its Application Default
 // Credentials, against a loopback stand-in for the metadata server; the origin's htpasswd user is
-// Google's "oauth2accesstoken", its password the access token).
+// Google's "oauth2accesstoken", its password the access token), and from its Azure identity as
+// for ACR (AKS Workload Identity's federated token, loopback stand-ins for Microsoft Entra and for
+// ACR's /oauth2/exchange in front of the origin, whose password is the exchanged refresh token).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { RegistryClient, StaticCredentials } from '@kuik/oci/client';
-import { MockEcr, MockGceMetadata, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
+import { MockAzure, MockEcr, MockGceMetadata, useAzureWorkloadIdentity, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
 import type { Proxy } from '../src/proxy.js';
 import { makeImage, pushImage, smallLayer, uniqueRepo } from './support/images.js';
 import { eventually, proxyClient, pull, startTestProxy } from './support/proxy.js';
@@ -176,5 +178,37 @@ describe('origin as a Google Artifact Registry, with the workload’s Google ide
     expect(res.statusCode).toBe(403);
     await res.body.dump();
     expect(metadata.requests.length).toBe(before);
+  });
+});
+
+describe('origin as an Azure Container Registry, with the workload’s Azure identity', () => {
+  const identity = { tenant: '72f988bf-0000-4000-8000-00000000000a', clientId: 'a1b2c3d4-0000-4000-8000-00000000000b', federatedToken: 'eyJ.kuik-proxy-federated.sig' };
+  const refreshToken = 'acr-refresh-kuik-proxy-test-0123456789';
+  let origin: OriginRegistry;
+  let azure: MockAzure;
+  let restoreEnv: () => void;
+  beforeAll(async () => {
+    origin = startOrigin('proxy-azure', ['--htpasswd'], { KUIK_REGISTRY_USER: '00000000-0000-0000-0000-000000000000', KUIK_REGISTRY_PASSWORD: refreshToken });
+    const pusher = new RegistryClient({ host: origin.host, scheme: 'http', credentials: new StaticCredentials({ [origin.host]: { username: origin.username!, password: origin.password! } }) });
+    await pushImage(pusher, repo, image, 'v1');
+    await pusher.close();
+    azure = await new MockAzure({ ...identity, refreshToken, registryUrl: origin.url }).start();
+    restoreEnv = useAzureWorkloadIdentity(azure, identity);
+  });
+  afterAll(async () => {
+    restoreEnv?.();
+    await azure?.stop();
+    stopOrigin('proxy-azure');
+  });
+
+  it('pulls through ACR’s front with the exchanged refresh token, one exchange for the whole pull, and caches', async () => {
+    const front = azure.registryHost;
+    const p = await proxyWith({ insecureRegistries: [front], credentials: { azure: { enabled: true, registries: [front] } } });
+    const c = proxyClient(p);
+    const via = `${front.replace(':', '-')}/${repo}`;
+    expect((await pull(c, via, 'v1')).root.digest).toBe(image.manifest.digest);
+    await eventually(() => cacheClient.headManifest(via, 'v1'), 'image in the cache');
+    await c.close();
+    expect([azure.entraCalls.length, azure.exchangeCalls.length]).toEqual([1, 1]);
   });
 });

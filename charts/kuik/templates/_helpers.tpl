@@ -56,6 +56,13 @@ enabled: {{ $g.enabled | default false }}
 registries: {{ $g.registries | default list | toJson }}
 {{- end -}}
 
+{{/* credentials.azure of the controller's and the proxy's configuration, from the azure values. */}}
+{{- define "kuik.azureConfig" -}}
+{{- $a := .Values.azure | default dict -}}
+enabled: {{ $a.enabled | default false }}
+registries: {{ $a.registries | default list | toJson }}
+{{- end -}}
+
 {{/* image: repository:tag, the tag defaulting to the component subchart's value (its app version). */}}
 {{- define "kuik.image" -}}
 {{- printf "%s:%s" .image.repository (required (printf "%s.image.tag is empty" .component) (toString .image.tag)) -}}

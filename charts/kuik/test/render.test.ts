@@ -209,6 +209,20 @@ describe('components', () => {
     expect(templateError({ google: { enabled: 3 } })).toContain('/google/enabled');
   });
 
+  it('Azure: off by default for the controller and the proxy, on with aliases', () => {
+    const azureOf = (objs: K8sObject[], c: string) => parse(find(objs, 'ConfigMap', `-${c}`).data!['config.yml']!).credentials.azure;
+    expect([azureOf(template(), 'controller'), azureOf(template(), 'proxy')]).toEqual([
+      { enabled: false, registries: [] },
+      { enabled: false, registries: [] },
+    ]);
+    const objs = template({ azure: { enabled: true, registries: ['acr.internal.example'] } });
+    expect([azureOf(objs, 'controller'), azureOf(objs, 'proxy')]).toEqual([
+      { enabled: true, registries: ['acr.internal.example'] },
+      { enabled: true, registries: ['acr.internal.example'] },
+    ]);
+    expect(templateError({ azure: { tenant: 'x' } })).toMatch(/azure|tenant/);
+  });
+
   it('every pod is non-root with a read-only root filesystem, no capabilities, requests and probes', () => {
     const pods = objs.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).map((o) => [o.metadata.name, o.spec.template.spec]);
     expect(pods.length).toBeGreaterThanOrEqual(3);

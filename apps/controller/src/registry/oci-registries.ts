@@ -48,7 +48,7 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
   const cache = new RegistryClient({ ...hostOptionsFromUrl(config.registry.url, { ca }), userAgent: USER_AGENT, connections: 16 });
   const origins = new Map<string, RegistryClient>();
   // Without a pull secret for the host: the controller's own cloud identity (ECR, Google), if one applies.
-  const cloud = cloudCredentialsFrom(config.credentials);
+  const cloud = cloudCredentialsFrom(config.credentials, (host) => insecure.has(host.toLowerCase()));
   const ownIdentity: CredentialsResolver = cloud.length === 0 ? new StaticCredentials({}) : new ChainedCredentials(cloud);
 
   const origin = (host: string, credentials: RegistryCredentials | undefined): RegistryClient => {

@@ -1,8 +1,9 @@
-// The `credentials.ecr` and `credentials.google` configuration sections (the workload's cloud
+// The `credentials.ecr`, `credentials.google` and `credentials.azure` configuration sections (the workload's cloud
 // identity), read the same way by the proxy and the controller.
 import { ConfigError, type ConfigReader } from '@kuik/config';
 import type { CredentialsResolver } from './credentials.js';
 import { EcrCredentials } from './ecr.js';
+import { AzureCredentials } from './azure.js';
 import { GoogleCredentials } from './gcp.js';
 
 export interface EcrConfig {
@@ -69,11 +70,36 @@ export function parseGoogleConfig(google: ConfigReader, at: string): GoogleConfi
   return { enabled: google.bool('enabled', false), registries: registryHosts(google, at) };
 }
 
-/** The cloud-identity resolvers these sections turn on, in order (ECR, then Google). */
-export function cloudCredentialsFrom(c: { ecr: EcrConfig; google: GoogleConfig }): CredentialsResolver[] {
+export interface AzureConfig {
+  /** *.azurecr.io are authenticated with the workload's Azure identity (AKS Workload Identity). */
+  enabled: boolean;
+  /** More hosts that are ACR registries under another name. */
+  registries: string[];
+}
+
+export const AZURE_CONFIG_DEFAULTS = { enabled: false, registries: [] };
+
+/** Reads the section `azure` of `credentials`. */
+export function parseAzureConfig(azure: ConfigReader, at: string): AzureConfig {
+  azure.onlyKnown(['enabled', 'registries']);
+  return { enabled: azure.bool('enabled', false), registries: registryHosts(azure, at) };
+}
+
+export interface CloudCredentialsConfig {
+  ecr: EcrConfig;
+  google: GoogleConfig;
+  azure: AzureConfig;
+}
+
+/**
+ * The cloud-identity resolvers these sections turn on, in order (ECR, Google, Azure).
+ * plainHttp: hosts reached over HTTP (insecure registries), for ACR's token exchange.
+ */
+export function cloudCredentialsFrom(c: CloudCredentialsConfig, plainHttp?: (host: string) => boolean): CredentialsResolver[] {
   const out: CredentialsResolver[] = [];
   const ecr = ecrCredentialsFrom(c.ecr);
   if (ecr) out.push(ecr);
   if (c.google.enabled) out.push(new GoogleCredentials({ enabled: true, registries: c.google.registries }));
+  if (c.azure.enabled) out.push(new AzureCredentials({ enabled: true, registries: c.azure.registries, ...(plainHttp ? { plainHttp } : {}) }));
   return out;
 }

@@ -5,6 +5,7 @@ export { abandon, discard, readBounded } from './body.js';
 export * from './challenge.js';
 export * from './copy.js';
 export * from './credentials.js';
+export * from './azure.js';
 export * from './cloud-token.js';
 export * from './docker-config.js';
 export * from './ecr.js';

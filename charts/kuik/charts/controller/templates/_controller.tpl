@@ -31,7 +31,7 @@ CA and serving certificate in a Secret and patches the caBundle below, rotating 
         "ignorePullPolicyAlways" $c.webhook.ignorePullPolicyAlways
         "tls" $tls)
       "registry" (dict "url" (include "kuik.registryURL" .) "insecureRegistries" .Values.insecureRegistries)
-      "credentials" (dict "ecr" (include "kuik.ecrConfig" . | fromYaml) "google" (include "kuik.googleConfig" . | fromYaml))
+      "credentials" (dict "ecr" (include "kuik.ecrConfig" . | fromYaml) "google" (include "kuik.googleConfig" . | fromYaml) "azure" (include "kuik.azureConfig" . | fromYaml))
       "proxy" (dict "namespace" .Release.Namespace "podSelector" (printf "app.kubernetes.io/instance=%s,app.kubernetes.io/component=proxy" .Release.Name))
       "pullSecrets" (dict "mirrorSecretName" (printf "%s-pull-secrets" $fullname))
       "cacheFill" (dict "architectures" .Values.architectures)

@@ -16,7 +16,7 @@ through the node label the controller's leader maintains from the proxy pods' Re
       "registry" (dict "url" (include "kuik.registryURL" .))
       "log" (dict "level" $p.logLevel)
       "insecureRegistries" .Values.insecureRegistries
-      "credentials" (dict "ecr" (include "kuik.ecrConfig" . | fromYaml) "google" (include "kuik.googleConfig" . | fromYaml))
+      "credentials" (dict "ecr" (include "kuik.ecrConfig" . | fromYaml) "google" (include "kuik.googleConfig" . | fromYaml) "azure" (include "kuik.azureConfig" . | fromYaml))
       "kubernetes" (dict "pullSecret" (printf "%s-pull-secrets" (include "kuik.fullname" .)) "namespace" .Release.Namespace "qps" $p.kubeApiRateLimits.qps "burst" $p.kubeApiRateLimits.burst)
 -}}
 {{- with .Values.rootCertificateAuthorities }}{{ if .secret }}
