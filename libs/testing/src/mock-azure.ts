@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { withEnv } from './mock-ecr.js';
 import type { AddressInfo } from 'node:net';
 
 export interface MockAzureOptions {
@@ -120,18 +121,7 @@ function readForm(req: IncomingMessage): Promise<Record<string, string>> {
  * Returns a function that restores the environment.
  */
 export function useAzureWorkloadIdentity(azure: MockAzure, o: Pick<MockAzureOptions, 'tenant' | 'clientId' | 'federatedToken'>): () => void {
-  const keys = ['AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_AUTHORITY_HOST'];
-  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'kuik-azure-identity-')), 'token');
   writeFileSync(file, o.federatedToken + '\n');
-  process.env['AZURE_FEDERATED_TOKEN_FILE'] = file;
-  process.env['AZURE_CLIENT_ID'] = o.clientId;
-  process.env['AZURE_TENANT_ID'] = o.tenant;
-  process.env['AZURE_AUTHORITY_HOST'] = azure.authorityHost;
-  return () => {
-    for (const k of keys) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  };
+  return withEnv([], { AZURE_FEDERATED_TOKEN_FILE: file, AZURE_CLIENT_ID: o.clientId, AZURE_TENANT_ID: o.tenant, AZURE_AUTHORITY_HOST: azure.authorityHost });
 }

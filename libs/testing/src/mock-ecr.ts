@@ -93,26 +93,27 @@ export class MockEcr {
  * endpoints. Returns a function that restores the environment.
  */
 export function useStaticAwsKeys(accessKeyId: string, secretAccessKey: string): () => void {
-  const keys = [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_EC2_METADATA_DISABLED',
-    'AWS_SHARED_CREDENTIALS_FILE',
-    'AWS_CONFIG_FILE',
-    'AWS_WEB_IDENTITY_TOKEN_FILE',
-    'AWS_ROLE_ARN',
-    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-    'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
-  ];
+  return withEnv(
+    ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'],
+    {
+      AWS_ACCESS_KEY_ID: accessKeyId,
+      AWS_SECRET_ACCESS_KEY: secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/kuik-test/credentials',
+      AWS_CONFIG_FILE: '/nonexistent/kuik-test/config',
+    },
+  );
+}
+
+/**
+ * Unsets `unset` and sets `set` in this process's environment; returns the function that puts
+ * every one of those variables back as it was.
+ */
+export function withEnv(unset: readonly string[], set: Record<string, string>): () => void {
+  const keys = [...new Set([...unset, ...Object.keys(set)])];
   const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
-  for (const k of keys) delete process.env[k];
-  process.env['AWS_ACCESS_KEY_ID'] = accessKeyId;
-  process.env['AWS_SECRET_ACCESS_KEY'] = secretAccessKey;
-  process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
-  process.env['AWS_SHARED_CREDENTIALS_FILE'] = '/nonexistent/kuik-test/credentials';
-  process.env['AWS_CONFIG_FILE'] = '/nonexistent/kuik-test/config';
+  for (const k of unset) delete process.env[k];
+  Object.assign(process.env, set);
   return () => {
     for (const k of keys) {
       if (saved[k] === undefined) delete process.env[k];

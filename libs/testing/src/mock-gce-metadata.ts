@@ -5,6 +5,7 @@
 // the real server does.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { withEnv } from './mock-ecr.js';
 
 export class MockGceMetadata {
   /** Paths asked, in order (query strings dropped). */
@@ -63,16 +64,9 @@ export class MockGceMetadata {
  * Returns a function that restores the environment.
  */
 export function useGceMetadata(metadataHost: string): () => void {
-  const keys = ['GCE_METADATA_HOST', 'GCE_METADATA_IP', 'GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_CONFIG', 'METADATA_SERVER_DETECTION', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT'];
-  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
-  for (const k of keys) delete process.env[k];
-  process.env['GCE_METADATA_HOST'] = metadataHost;
-  process.env['CLOUDSDK_CONFIG'] = '/nonexistent/kuik-test/gcloud';
-  process.env['METADATA_SERVER_DETECTION'] = 'ping-only';
-  return () => {
-    for (const k of keys) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  };
+  return withEnv(['GCE_METADATA_IP', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT'], {
+    GCE_METADATA_HOST: metadataHost,
+    CLOUDSDK_CONFIG: '/nonexistent/kuik-test/gcloud',
+    METADATA_SERVER_DETECTION: 'ping-only',
+  });
 }

@@ -55,35 +55,28 @@ export function ecrCredentialsFrom(c: EcrConfig): EcrCredentials | undefined {
   return new EcrCredentials({ registries: c.registries, ...(c.region ? { region: c.region } : {}), ...(c.endpoint ? { endpoint: c.endpoint } : {}) });
 }
 
-export interface GoogleConfig {
-  /** gcr.io and *-docker.pkg.dev are authenticated with the workload's Google identity (ADC). */
+/**
+ * A cloud registry family authenticated with the workload's identity, off by default: Google
+ * (gcr.io, *-docker.pkg.dev; Application Default Credentials) or Azure (*.azurecr.io; AKS
+ * Workload Identity). `registries`: more hosts of that family under another name.
+ */
+export interface IdentityRegistriesConfig {
   enabled: boolean;
-  /** More hosts that are Artifact Registry under another name. */
   registries: string[];
 }
+export type GoogleConfig = IdentityRegistriesConfig;
+export type AzureConfig = IdentityRegistriesConfig;
 
 export const GOOGLE_CONFIG_DEFAULTS = { enabled: false, registries: [] };
-
-/** Reads the section `google` of `credentials`. */
-export function parseGoogleConfig(google: ConfigReader, at: string): GoogleConfig {
-  google.onlyKnown(['enabled', 'registries']);
-  return { enabled: google.bool('enabled', false), registries: registryHosts(google, at) };
-}
-
-export interface AzureConfig {
-  /** *.azurecr.io are authenticated with the workload's Azure identity (AKS Workload Identity). */
-  enabled: boolean;
-  /** More hosts that are ACR registries under another name. */
-  registries: string[];
-}
-
 export const AZURE_CONFIG_DEFAULTS = { enabled: false, registries: [] };
 
-/** Reads the section `azure` of `credentials`. */
-export function parseAzureConfig(azure: ConfigReader, at: string): AzureConfig {
-  azure.onlyKnown(['enabled', 'registries']);
-  return { enabled: azure.bool('enabled', false), registries: registryHosts(azure, at) };
+/** Reads the section `google` or `azure` of `credentials` (at: its dotted key). */
+export function parseIdentityRegistriesConfig(r: ConfigReader, at: string): IdentityRegistriesConfig {
+  r.onlyKnown(['enabled', 'registries']);
+  return { enabled: r.bool('enabled', false), registries: registryHosts(r, at) };
 }
+export const parseGoogleConfig = parseIdentityRegistriesConfig;
+export const parseAzureConfig = parseIdentityRegistriesConfig;
 
 export interface CloudCredentialsConfig {
   ecr: EcrConfig;
