@@ -59,7 +59,7 @@ describe('AzureCredentials with AKS Workload Identity', () => {
     expect(azure.exchangeCalls).toHaveLength(1);
     clock = exp * 1000 - 29 * 60_000; // due: renewed in the background
     await r.resolve(azure.registryHost);
-    for (let i = 0; i < 100 && azure.exchangeCalls.length < 2; i++) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 500 && azure.exchangeCalls.length < 2; i++) await new Promise((res) => setTimeout(res, 20));
     expect(azure.exchangeCalls).toHaveLength(2);
   });
 

@@ -74,9 +74,14 @@ describe('EcrCredentials with the AWS SDK', () => {
     expect(ecr.calls).toHaveLength(1);
     clock += 45 * 60_000; // 15 min left: due — the current token answers, a renewal starts
     expect(await r.resolve(HOST)).toEqual({ username: 'AWS', password: 'ecr-password-1' });
-    for (let i = 0; i < 100 && ecr.calls.length < 2; i++) await new Promise((res) => setTimeout(res, 20));
-    await new Promise((res) => setTimeout(res, 50));
-    expect(await r.resolve(HOST)).toEqual({ username: 'AWS', password: 'ecr-password-2' });
+    // The renewal lands in the background (bounded wait: 10 s); then the new token answers.
+    const renewed = JSON.stringify({ username: 'AWS', password: 'ecr-password-2' });
+    let latest = await r.resolve(HOST);
+    for (let i = 0; i < 500 && JSON.stringify(latest) !== renewed; i++) {
+      await new Promise((res) => setTimeout(res, 20));
+      latest = await r.resolve(HOST);
+    }
+    expect(latest).toEqual({ username: 'AWS', password: 'ecr-password-2' });
     expect(ecr.calls).toHaveLength(2);
   });
 
