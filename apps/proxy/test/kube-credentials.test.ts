@@ -7,7 +7,7 @@
 // nothing else: listing the namespace's (or the cluster's) Secrets would be refused.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RegistryClient, StaticCredentials } from '@kuik/oci/client';
 import { repoRoot, requireServer } from '@kuik/testing';
@@ -57,6 +57,8 @@ function applyRepository(): void {
   }));
 }
 
+let saToken = '';
+
 /** A kubeconfig for a service account allowed Repositories (read) and the one Secret, by name. */
 function restrictedKubeconfig(): string {
   const sa = 'proxy';
@@ -91,6 +93,7 @@ function restrictedKubeconfig(): string {
   ];
   kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
   const token = kubectl(['-n', namespace, 'create', 'token', sa, '--duration=1h']).trim();
+  saToken = token;
   // The restriction is real: this identity may not list the namespace's Secrets.
   const canList = (() => {
     try {
@@ -199,5 +202,86 @@ describe('credentials from Kubernetes Secrets named by Repository resources', ()
       api.close();
     }
     expect(() => loadKubeEndpoint('/nonexistent/kubeconfig')).toThrow(/nonexistent/);
+  });
+
+  it('authenticates with an exec credential plugin (as aws eks get-token, gke-gcloud-auth-plugin): run once while its token is valid, again when it expires or is refused', async () => {
+    const dir = tempDir('exec-plugin');
+    const runs = path.join(dir, 'runs');
+    const tokens = path.join(dir, 'tokens.json');
+    writeFileSync(runs, '');
+    // Each run prints the next token of the list with its expiry, and records its KUBERNETES_EXEC_INFO.
+    const plugin = path.join(dir, 'plugin.mjs');
+    writeFileSync(
+      plugin,
+      [
+        "import { appendFileSync, readFileSync } from 'node:fs';",
+        `const runs = ${JSON.stringify(runs)};`,
+        'const n = readFileSync(runs, "utf8").split("\\n").filter(Boolean).length;',
+        'appendFileSync(runs, (process.env.KUBERNETES_EXEC_INFO ?? "none") + "\\n");',
+        `const list = JSON.parse(readFileSync(${JSON.stringify(tokens)}, 'utf8'));`,
+        'const t = list[Math.min(n, list.length - 1)];',
+        'process.stdout.write(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", status: { token: t.token, expirationTimestamp: new Date(Date.now() + t.validMs).toISOString() } }));',
+      ].join('\n'),
+    );
+    const kubeconfig = (exec: Record<string, unknown>) => {
+      const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}`);
+      writeFileSync(file, JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'test', cluster: { server: kube['KUBE_APISERVER_URL'], 'certificate-authority': kube['KUBE_CA_FILE'] } }],
+        users: [{ name: 'plugin', user: { exec } }],
+        contexts: [{ name: 'test', context: { cluster: 'test', user: 'plugin' } }],
+        'current-context': 'test',
+      }));
+      return file;
+    };
+    const exec = { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin], interactiveMode: 'Never' };
+    const runCount = () => readFileSync(runs, 'utf8').split('\n').filter(Boolean).length;
+    const list = (api: KubeApi) => api.get<{ items: unknown[] }>(REPOSITORIES_PATH, {}, AbortSignal.timeout(10_000));
+
+    // A token valid for an hour: one run for several requests; the plugin is told it is not interactive.
+    writeFileSync(tokens, JSON.stringify([{ token: saToken, validMs: 3_600_000 }]));
+    const api = new KubeApi(loadKubeEndpoint(kubeconfig(exec)), 'kuik-proxy-test');
+    try {
+      for (let i = 0; i < 3; i++) expect(Array.isArray((await list(api)).items)).toBe(true);
+      expect(runCount()).toBe(1);
+      expect(JSON.parse(readFileSync(runs, 'utf8').split('\n')[0]!)).toEqual({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', spec: { interactive: false } });
+    } finally {
+      api.close();
+    }
+
+    // A token about to expire (30 s left, under the 60 s margin): each request runs the plugin again.
+    writeFileSync(runs, '');
+    writeFileSync(tokens, JSON.stringify([{ token: saToken, validMs: 30_000 }]));
+    const short = new KubeApi(loadKubeEndpoint(kubeconfig(exec)), 'kuik-proxy-test');
+    try {
+      await list(short);
+      await list(short);
+      expect(runCount()).toBe(2);
+    } finally {
+      short.close();
+    }
+
+    // A token the API server refuses: 401, and the next request runs the plugin for a new one.
+    writeFileSync(runs, '');
+    writeFileSync(tokens, JSON.stringify([{ token: 'not-a-valid-token', validMs: 3_600_000 }, { token: saToken, validMs: 3_600_000 }]));
+    const refused = new KubeApi(loadKubeEndpoint(kubeconfig(exec)), 'kuik-proxy-test');
+    try {
+      await expect(list(refused)).rejects.toMatchObject({ status: 401 });
+      expect(Array.isArray((await list(refused)).items)).toBe(true);
+      expect(runCount()).toBe(2);
+    } finally {
+      refused.close();
+    }
+
+    // A plugin that fails, or a kubeconfig that cannot work: named.
+    const failing = new KubeApi(loadKubeEndpoint(kubeconfig({ ...exec, args: ['-e', 'console.error("no credentials: run aws sso login"); process.exit(3)'] })), 'kuik-proxy-test');
+    try {
+      await expect(list(failing)).rejects.toThrow(/users\["plugin"\]\.exec: .*node.* failed: no credentials: run aws sso login/);
+    } finally {
+      failing.close();
+    }
+    expect(() => loadKubeEndpoint(kubeconfig({ ...exec, apiVersion: 'client.authentication.k8s.io/v1alpha1' }))).toThrow(/exec\.apiVersion: must be one of/);
+    expect(() => loadKubeEndpoint(kubeconfig({ ...exec, interactiveMode: 'Always' }))).toThrow(/exec\.interactiveMode: Always needs a terminal/);
   });
 });

@@ -51,6 +51,7 @@ export class KubeApi {
   async get<T>(path: string, query: Query, signal: AbortSignal): Promise<T> {
     const res = await this.send(path, query, AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]));
     const text = await readText(res);
+    if (res.statusCode === 401) this.endpoint.invalidate?.();
     if (res.statusCode !== 200) throw new KubeApiError(res.statusCode ?? 0, `GET ${path}`, statusMessage(text));
     return JSON.parse(text) as T;
   }
@@ -61,6 +62,7 @@ export class KubeApi {
    */
   async watch<T>(path: string, query: Query, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
     const res = await this.send(path, { ...query, watch: 1 }, signal);
+    if (res.statusCode === 401) this.endpoint.invalidate?.();
     if (res.statusCode !== 200) throw new KubeApiError(res.statusCode ?? 0, `watch ${path}`, statusMessage(await readText(res).catch(() => '')));
     const lines = createInterface({ input: res, crlfDelay: Infinity });
     try {
@@ -88,7 +90,7 @@ export class KubeApi {
     const url = new URL(path, this.endpoint.server);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
-    const token = this.endpoint.token();
+    const token = await this.endpoint.token();
     if (token) headers['Authorization'] = `Bearer ${token}`;
     const secure = url.protocol === 'https:';
     return new Promise((resolve, reject) => {
