@@ -11,6 +11,7 @@ import {
   parseAzureConfig,
   parseEcrConfig,
   parseGoogleConfig,
+  registryHostSetting,
   type AzureConfig,
   type EcrConfig,
   type GoogleConfig,
@@ -113,8 +114,6 @@ export function loadProxyConfig(file: string | undefined, env: NodeJS.ProcessEnv
   return parseProxyConfig(loadConfigTree({ file, envPrefix: 'PROXY', env, defaults: DEFAULTS }));
 }
 
-const HOST_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
-
 export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
   const root = new ConfigReader(tree);
   root.onlyKnown(Object.keys(DEFAULTS));
@@ -126,11 +125,6 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
   const timeouts = (reader: ConfigReader, at: string): TimeoutConfig => {
     reader.onlyKnown(['connect', 'headers', 'idle']);
     return { connectMs: positive(reader, 'connect', at, 10_000), headersMs: positive(reader, 'headers', at, 30_000), bodyIdleMs: positive(reader, 'idle', at, 60_000) };
-  };
-  const host = (key: string, v: string) => {
-    const h = v.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
-    if (!HOST_RE.test(h)) throw new ConfigError(key, `must be a registry host like ghcr.io or 10.0.0.1:5000, got ${JSON.stringify(v)}`);
-    return h;
   };
 
   const log = root.section('log');
@@ -181,8 +175,8 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
       timeouts: timeouts(registry.section('timeouts'), 'registry.timeouts'),
       retryAfterMs: positive(registry, 'retryAfter', 'registry', 5_000),
     },
-    defaultOrigin: host('defaultOrigin', root.string('defaultOrigin')),
-    insecureRegistries: root.stringList('insecureRegistries').map((h, i) => host(`insecureRegistries[${i}]`, h)),
+    defaultOrigin: registryHostSetting('defaultOrigin', root.string('defaultOrigin')),
+    insecureRegistries: root.stringList('insecureRegistries').map((h, i) => registryHostSetting(`insecureRegistries[${i}]`, h)),
     rootCertificateAuthorities: root.stringList('rootCertificateAuthorities').map((file, i) => ({ file, pem: readPem(`rootCertificateAuthorities[${i}]`, file) })),
     credentials: {
       dockerConfig: dockerConfig === '' ? null : path.resolve(dockerConfig),

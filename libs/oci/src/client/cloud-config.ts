@@ -1,10 +1,11 @@
-// The `credentials.ecr`, `credentials.google` and `credentials.azure` configuration sections (the workload's cloud
-// identity), read the same way by the proxy and the controller.
+// The `credentials.ecr`, `credentials.google` and `credentials.azure` configuration sections (the
+// workload's cloud identity), read the same way by the proxy and the controller.
 import { ConfigError, type ConfigReader } from '@kuik/config';
+import { AzureCredentials } from './azure.js';
 import type { CredentialsResolver } from './credentials.js';
 import { EcrCredentials } from './ecr.js';
-import { AzureCredentials } from './azure.js';
 import { GoogleCredentials } from './gcp.js';
+import { registryHostSetting } from './hosts.js';
 
 export interface EcrConfig {
   /** Amazon ECR hosts are authenticated with the workload's AWS identity. */
@@ -18,15 +19,10 @@ export interface EcrConfig {
 
 export const ECR_CONFIG_DEFAULTS = { enabled: true, registries: [], region: '', endpoint: '' };
 
-const HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 function registryHosts(r: ConfigReader, at: string): string[] {
-  return r.stringList('registries').map((v, i) => {
-    const h = v.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
-    if (!HOST.test(h)) throw new ConfigError(`${at}.registries[${i}]`, `must be a registry host like registry.example.com or 10.0.0.1:5000, got ${JSON.stringify(v)}`);
-    return h;
-  });
+  return r.stringList('registries').map((v, i) => registryHostSetting(`${at}.registries[${i}]`, v));
 }
 
 /** Reads the section `ecr` of `credentials` (at: its dotted key, for messages). */

@@ -1,4 +1,5 @@
 // Where a registry named in an image reference actually lives, and how to talk to it.
+import { ConfigError } from '@kuik/config';
 import { DOCKER_HUB_DOMAIN, DOCKER_HUB_LEGACY_DOMAIN } from '../reference.js';
 
 /** Docker Hub's API endpoint: "docker.io" in a reference is served from this host. */
@@ -29,6 +30,18 @@ export function apiHostOf(host: string): string {
 export function canonicalRegistryHost(host: string): string {
   const h = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/.*$/, '');
   if (h === DOCKER_HUB_LEGACY_DOMAIN || h === DOCKER_HUB_API_HOST || h === DOCKER_HUB_DOMAIN) return DOCKER_HUB_DOMAIN;
+  return h;
+}
+
+const REGISTRY_HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
+
+/**
+ * A registry host written in configuration ("ghcr.io", "10.0.0.1:5000"; a scheme or trailing
+ * slash is tolerated), lower-cased; a ConfigError naming `key` when it is not one.
+ */
+export function registryHostSetting(key: string, value: string): string {
+  const h = value.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  if (!REGISTRY_HOST.test(h)) throw new ConfigError(key, `must be a registry host like ghcr.io or 10.0.0.1:5000, got ${JSON.stringify(value)}`);
   return h;
 }
 
