@@ -6,8 +6,10 @@
 // the password of the user 00000000-0000-0000-0000-000000000000. One refresh token per registry,
 // renewed ahead of its expiry (cloud-token.ts). Off by default, like Google's.
 import { readFile } from 'node:fs/promises';
+import { readBounded } from './body.js';
 import { CloudTokenCredentials, type CloudToken, type CloudTokenOptions } from './cloud-token.js';
 import { canonicalRegistryHost } from './hosts.js';
+import { Transport } from './transport.js';
 
 /** <name>.azurecr.io, and the sovereign clouds' .azurecr.cn / .azurecr.us. */
 const ACR_HOST = /^[a-z0-9-]+\.azurecr\.(?:io|cn|us)$/;
@@ -33,6 +35,8 @@ export interface AzureCredentialsOptions extends CloudTokenOptions {
 export class AzureCredentials extends CloudTokenCredentials {
   private readonly extra: Set<string>;
   private readonly env: NodeJS.ProcessEnv;
+  /** For Microsoft Entra and the registries' /oauth2/exchange; made on the first token. */
+  private transport?: Transport;
 
   constructor(private readonly options: AzureCredentialsOptions = {}) {
     super(options);
@@ -55,7 +59,10 @@ export class AzureCredentials extends CloudTokenCredentials {
     if (missing.length > 0 || !tokenFile || !clientId || !tenant) throw new Error(`${missing.join(', ')} not set (AKS Workload Identity sets them on pods of a ServiceAccount labelled for it)`);
     const authority = (env['AZURE_AUTHORITY_HOST'] || 'https://login.microsoftonline.com/').replace(/\/?$/, '/');
     const assertion = (await readFile(tokenFile, 'utf8')).trim();
+    // No TLS exception for any host (host ''): Entra and ACR are verified as every HTTPS server is.
+    this.transport ??= new Transport({ host: '', connections: 4 });
     const entra = await postForm(
+      this.transport,
       new URL(`${encodeURIComponent(tenant)}/oauth2/v2.0/token`, authority),
       {
         grant_type: 'client_credentials',
@@ -69,6 +76,7 @@ export class AzureCredentials extends CloudTokenCredentials {
     );
     if (typeof entra['access_token'] !== 'string') throw new Error('Microsoft Entra token: the answer holds no access_token');
     const exchanged = await postForm(
+      this.transport,
       new URL(`${this.options.plainHttp?.(registry) ? 'http' : 'https'}://${registry}/oauth2/exchange`),
       { grant_type: 'access_token', service: registry, tenant, access_token: entra['access_token'] },
       signal,
@@ -87,37 +95,27 @@ export class AzureCredentials extends CloudTokenCredentials {
   }
 }
 
-async function postForm(url: URL, form: Record<string, string>, signal: AbortSignal, what: string): Promise<Record<string, unknown>> {
-  const res = await fetch(url, {
+/** A form POST through the client's transport (its time bounds; a redirect answers as a failure). */
+async function postForm(transport: Transport, url: URL, form: Record<string, string>, signal: AbortSignal, what: string): Promise<Record<string, unknown>> {
+  const res = await transport.request({
     method: 'POST',
+    url,
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
     body: new URLSearchParams(form).toString(),
     signal,
-    redirect: 'error',
   });
-  const text = await readLimited(res, MAX_ANSWER_BYTES);
+  const text = (await readBounded(res, MAX_ANSWER_BYTES, url.host, what)).toString('utf8');
   let body: Record<string, unknown> = {};
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
     // reported below when the status says it failed
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status > 299) {
     const detail = typeof body['error_description'] === 'string' ? body['error_description'] : typeof body['error'] === 'string' ? body['error'] : text.slice(0, 200);
     throw new Error(`${what}: HTTP ${res.status}${detail ? ` (${String(detail).split('\n')[0]})` : ''}`);
   }
   return body;
-}
-
-async function readLimited(res: Response, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body ?? []) {
-    size += (chunk as Uint8Array).byteLength;
-    if (size > max) throw new Error(`answer larger than ${max} bytes`);
-    chunks.push(Buffer.from(chunk as Uint8Array));
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The `exp` of a JWT (ms since the epoch), without verifying it: only to know when to renew. */
