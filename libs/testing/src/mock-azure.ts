@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { withEnv } from './mock-ecr.js';
+import { withEnv } from './env.js';
+import { closeServer, listenOnLoopback } from './loopback.js';
 import type { AddressInfo } from 'node:net';
 
 export interface MockAzureOptions {
@@ -85,20 +86,14 @@ export class MockAzure {
       upstream.on('error', () => res.destroy());
       req.pipe(upstream);
     });
-    for (const s of [this.entra, this.front]) {
-      s.headersTimeout = 5_000;
-      s.requestTimeout = 60_000;
-      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    }
+    // The front passes registry traffic through: a minute per request, as blobs may be large.
+    for (const s of [this.entra, this.front]) await listenOnLoopback(s, 60_000);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const s of [this.entra, this.front]) {
-      if (!s) continue;
-      s.closeAllConnections();
-      await new Promise<void>((resolve) => s.close(() => resolve()));
-    }
+    await closeServer(this.entra);
+    await closeServer(this.front);
   }
 }
 

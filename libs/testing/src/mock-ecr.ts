@@ -5,6 +5,8 @@
 // can be told to refuse.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { withEnv } from './env.js';
+import { closeServer, listenOnLoopback } from './loopback.js';
 
 export interface MockEcrCall {
   accessKeyId: string;
@@ -73,17 +75,12 @@ export class MockEcr {
         });
       });
     });
-    this.server.headersTimeout = 5_000;
-    this.server.requestTimeout = 10_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.server);
     return this;
   }
 
-  async stop(): Promise<void> {
-    const s = this.server;
-    if (!s) return;
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-    s.closeAllConnections();
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 }
 
@@ -103,21 +100,4 @@ export function useStaticAwsKeys(accessKeyId: string, secretAccessKey: string): 
       AWS_CONFIG_FILE: '/nonexistent/kuik-test/config',
     },
   );
-}
-
-/**
- * Unsets `unset` and sets `set` in this process's environment; returns the function that puts
- * every one of those variables back as it was.
- */
-export function withEnv(unset: readonly string[], set: Record<string, string>): () => void {
-  const keys = [...new Set([...unset, ...Object.keys(set)])];
-  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
-  for (const k of unset) delete process.env[k];
-  Object.assign(process.env, set);
-  return () => {
-    for (const k of keys) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  };
 }

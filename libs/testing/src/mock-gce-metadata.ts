@@ -5,7 +5,8 @@
 // the real server does.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { withEnv } from './mock-ecr.js';
+import { withEnv } from './env.js';
+import { closeServer, listenOnLoopback } from './loopback.js';
 
 export class MockGceMetadata {
   /** Paths asked, in order (query strings dropped). */
@@ -44,17 +45,12 @@ export class MockGceMetadata {
       if (path === '/computeMetadata/v1/instance/service-accounts/default/email') return send(200, 'kuik@kuik-test-project.iam.gserviceaccount.com', 'text/plain');
       send(404, 'not mocked', 'text/plain');
     });
-    this.server.headersTimeout = 5_000;
-    this.server.requestTimeout = 10_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.server);
     return this;
   }
 
-  async stop(): Promise<void> {
-    const s = this.server;
-    if (!s) return;
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-    s.closeAllConnections();
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 }
 
