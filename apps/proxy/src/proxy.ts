@@ -48,7 +48,7 @@ export async function startProxy(config: ProxyConfig, options: { logger: Logger 
   const resolvers: CredentialsResolver[] = [];
   if (kube) resolvers.push(kube);
   if (config.credentials.dockerConfig) resolvers.push(new DockerConfigCredentials(config.credentials.dockerConfig));
-  // Last: a pull secret or config.json entry for an ECR host wins over the workload's identity.
+  // Last: a pull secret or config.json entry for a cloud registry wins over the workload's identity.
   const insecure = new Set(config.insecureRegistries);
   resolvers.push(...cloudCredentialsFrom(config.credentials, (host) => insecure.has(host)));
   const origins = new Origins({

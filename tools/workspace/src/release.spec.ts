@@ -61,8 +61,9 @@ describe('nx release (independent versions)', () => {
     git('commit', '-qam', 'fix(config): accept durations with spaces');
     const bumps = releaseDryRun();
     expect(bumps.get('config')).toBe('0.1.1');
-    // registry, proxy, controller and storage (its driver parameters) depend on @kuik/config
-    for (const dependent of ['registry', 'proxy', 'controller', 'storage']) expect(bumps.get(dependent)).toBe('0.1.1');
+    // registry, proxy, controller, storage (its driver parameters) and oci (the credentials
+    // settings) depend on @kuik/config
+    for (const dependent of ['registry', 'proxy', 'controller', 'storage', 'oci']) expect(bumps.get(dependent)).toBe('0.1.1');
     for (const untouched of ['leader-election', 'testing']) expect(bumps.has(untouched)).toBe(false);
   }, 120_000);
 

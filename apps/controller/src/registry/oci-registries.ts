@@ -5,10 +5,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
-  copyImage,
-  discard,
   ChainedCredentials,
   cloudCredentialsFrom,
+  copyImage,
+  discard,
   hostOptionsFromUrl,
   manifestPath,
   RegistryClient,
@@ -47,7 +47,7 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
   const insecure = new Set(config.registry.insecureRegistries.map((h) => h.toLowerCase()));
   const cache = new RegistryClient({ ...hostOptionsFromUrl(config.registry.url, { ca }), userAgent: USER_AGENT, connections: 16 });
   const origins = new Map<string, RegistryClient>();
-  // Without a pull secret for the host: the controller's own cloud identity (ECR, Google), if one applies.
+  // Without a pull secret for the host: the controller's own cloud identity (ECR, Google, ACR), if one applies.
   const cloud = cloudCredentialsFrom(config.credentials, (host) => insecure.has(host.toLowerCase()));
   const ownIdentity: CredentialsResolver = cloud.length === 0 ? new StaticCredentials({}) : new ChainedCredentials(cloud);
 

@@ -78,8 +78,9 @@ export class ManifestStore {
    * blob (or the manifest's own content) from being deleted. The check after the link closes
    * that gap: if it sees every reference present (putting quarantined ones back), any later
    * quarantine belongs to a run whose re-check starts after this link was written and so keeps
-   * the references (see gc/collector.ts). If a reference is gone for good, the link is taken back and the push fails
-   * as if the first check had failed — unless someone pushed the missing content meanwhile.
+   * the references (see gc/collector.ts). If a reference is gone for good, the link is taken
+   * back and the push fails as if the first check had failed — unless someone pushed the missing
+   * content meanwhile.
    */
   private async commitRevision(repo: string, digest: Digest, content: Buffer, refs: ReturnType<typeof manifestReferences>, options?: CallOptions): Promise<void> {
     const link = layout.revisionLink(repo, digest);

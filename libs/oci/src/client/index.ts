@@ -5,11 +5,12 @@ export { abandon, discard, readBounded } from './body.js';
 export * from './challenge.js';
 export * from './copy.js';
 export * from './credentials.js';
-export * from './azure.js';
-export * from './cloud-token.js';
 export * from './docker-config.js';
-export * from './ecr.js';
+// The workload's cloud identity as registry credentials.
+export * from './cloud-token.js';
 export * from './cloud-config.js';
+export * from './azure.js';
+export * from './ecr.js';
 export * from './gcp.js';
 export * from './errors.js';
 export * from './hosts.js';
