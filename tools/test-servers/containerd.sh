@@ -85,9 +85,17 @@ disabled_plugins = [
 EOF
   start_daemon "$NAME" containerd --config "$cfg" --root "$root" --state "$state" --address "$sock"
   wait_ready "$NAME" "containerd at $sock" 30 ready "$sock"
-  # Make sure the chosen snapshotter really loaded (plugin init errors only show in the log).
-  ctr --address "$sock" plugins ls 2>/dev/null | grep -q "io.containerd.snapshotter.v1 *$snap *.* ok" ||
-    { stop_daemon "$NAME"; die "containerd snapshotter $snap did not load; see $KUIK_TEST_STATE_DIR/$NAME.log"; }
+  # Make sure the chosen snapshotter really loaded (plugin init errors only show in the log). The
+  # first `ctr` call right after start-up can fail on its own (seen once while the log said the
+  # plugin loaded): a few tries, 0.3 s apart, before giving up.
+  local tries=0
+  until ctr --address "$sock" plugins ls 2>/dev/null | grep -q "io.containerd.snapshotter.v1 *$snap *.* ok"; do
+    if ((++tries >= 10)); then
+      stop_daemon "$NAME"
+      die "containerd snapshotter $snap did not load; see $KUIK_TEST_STATE_DIR/$NAME.log"
+    fi
+    sleep 0.3
+  done
   log "containerd ready in $((SECONDS - t0))s (snapshotter $snap)"
   publish "$NAME" \
     "CONTAINERD_ADDRESS=$sock" \
