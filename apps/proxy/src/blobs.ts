@@ -90,7 +90,7 @@ async function streamHit(ctx: ProxyContext, ex: Exchange, target: Target, digest
 /** Bytes [from, to] of a blob from the origin, even if it ignores Range. */
 async function* fromOrigin(ctx: ProxyContext, target: Target, digest: Digest, from: number, to: number): AsyncGenerator<Buffer> {
   ctx.metrics.originFetches.labels(target.origin, 'resume').inc();
-  const res = await ctx.origins.get(target.origin).getBlob(target.repository, digest, { range: { start: from, end: to } });
+  const res = await ctx.origins.for(target).getBlob(target.repository, digest, { range: { start: from, end: to } });
   if (res.kind !== 'content') throw new Error('unexpected redirect from origin');
   // An origin that ignores Range sends everything: skip what the client already has.
   let skip = res.status === 200 ? from : 0;
@@ -122,7 +122,7 @@ async function headFromOrigin(ctx: ProxyContext, ex: Exchange, target: Target, d
   if (size === undefined) {
     try {
       ctx.metrics.originFetches.labels(target.origin, 'stat').inc();
-      const st = await ctx.origins.get(target.origin).statBlob(target.repository, digest);
+      const st = await ctx.origins.for(target).statBlob(target.repository, digest);
       if (!st) throw new OciError('BLOB_UNKNOWN', undefined, { digest });
       size = st.size;
     } catch (err) {

@@ -74,6 +74,19 @@ export interface ProxyConfig {
     kubeconfig: string | null;
   };
   origins: { timeouts: TimeoutConfig };
+  /**
+   * Credentials the container runtime presents (a pod's own pull secret, which the controller
+   * copies for the proxy's host): what the origin refuses without them is fetched with them, kept
+   * in a cache repository of its own, and served only to clients whose credentials the origin
+   * accepts for that repository.
+   */
+  clientCredentials: {
+    enabled: boolean;
+    /** How long the origin's acceptance of a client's credentials for a repository is trusted. */
+    grantTtlMs: number;
+    /** While the origin cannot be reached, an older acceptance still counts for this long. */
+    staleGrantTtlMs: number;
+  };
   tags: {
     /** A cached tag older than this is revalidated against the origin. */
     refreshIntervalMs: number;
@@ -103,6 +116,7 @@ export const DEFAULTS: ConfigTree = {
   rootCertificateAuthorities: [],
   credentials: { dockerConfig: '', ecr: ECR_CONFIG_DEFAULTS, google: GOOGLE_CONFIG_DEFAULTS, azure: AZURE_CONFIG_DEFAULTS },
   origins: { timeouts: { connect: '10s', headers: '30s', idle: '60s' } },
+  clientCredentials: { enabled: true, grantTtl: '10m', staleGrantTtl: '24h' },
   tags: { refreshInterval: '5m', revalidateTimeout: '3s' },
   cache: { fill: true, indexChildren: 'all', fillConcurrency: 3 },
   dataDir: '',
@@ -154,6 +168,11 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
   cache.onlyKnown(['fill', 'indexChildren', 'fillConcurrency']);
   const origins = root.section('origins');
   origins.onlyKnown(['timeouts']);
+  const clientCredentials = root.section('clientCredentials');
+  clientCredentials.onlyKnown(['enabled', 'grantTtl', 'staleGrantTtl']);
+  const grantTtlMs = positive(clientCredentials, 'grantTtl', 'clientCredentials', 600_000);
+  const staleGrantTtlMs = clientCredentials.duration('staleGrantTtl', 86_400_000);
+  if (staleGrantTtlMs < grantTtlMs) throw new ConfigError('clientCredentials.staleGrantTtl', 'must not be shorter than clientCredentials.grantTtl');
   const limits = root.section('limits');
   limits.onlyKnown(['manifestMaxBytes', 'headerMaxBytes']);
 
@@ -191,6 +210,7 @@ export function parseProxyConfig(tree: ConfigTree): ProxyConfig {
       kubeconfig: kubeconfig === '' ? null : path.resolve(kubeconfig),
     },
     origins: { timeouts: timeouts(origins.section('timeouts'), 'origins.timeouts') },
+    clientCredentials: { enabled: clientCredentials.bool('enabled', true), grantTtlMs, staleGrantTtlMs },
     tags: { refreshIntervalMs: tags.duration('refreshInterval', 300_000), revalidateTimeoutMs: positive(tags, 'revalidateTimeout', 'tags', 3_000) },
     cache: {
       fill: cache.bool('fill', true),

@@ -1,6 +1,7 @@
 // Everything a request handler needs, built once by proxy.ts.
 import type { Logger } from '@kuik/observability';
 import type { CacheRegistry } from './cache.js';
+import type { Grants, PrivateRepositories } from './client-auth.js';
 import type { ProxyConfig } from './config.js';
 import type { Downloads } from './downloads.js';
 import type { KubernetesCredentials } from './kube/start.js';
@@ -18,6 +19,10 @@ export interface ProxyContext {
   originManifests: OriginManifests;
   filler: CacheFiller;
   tags: TagFreshness;
+  /** Client credentials the origins accepted, per repository (client-auth.ts). */
+  grants: Grants;
+  /** Repositories whose shared route recently failed a client with credentials. */
+  privateRepositories: PrivateRepositories;
   metrics: ProxyMetrics;
   logger: Logger;
   /** Pull secrets read from the Kubernetes API, when configured. */

@@ -62,7 +62,7 @@ export class Downloads {
       return { ...existing, joined: true };
     }
     const { origins, metrics, logger } = this.options;
-    const origin = origins.get(target.origin);
+    const origin = origins.for(target);
     const download = new BlobDownload(digest, this.options.dataDir, async (signal) => {
       metrics.originFetches.labels(target.origin, 'blob').inc();
       const res = await origin.getBlob(target.repository, digest, { signal });

@@ -11,6 +11,8 @@ export interface RequestState {
   origin: string;
   /** Served from the kuik registry. */
   cacheHit: boolean;
+  /** Served on the private route, with the client's own credentials (client-auth.ts). */
+  private?: boolean;
   /** OCI error code answered, for the access log. */
   error?: string;
 }

@@ -54,7 +54,7 @@ async function revalidate(ctx: ProxyContext, target: Target, tag: string, cached
   const timeoutMs = ctx.config.tags.revalidateTimeoutMs;
   try {
     ctx.metrics.originFetches.labels(target.origin, 'revalidate').inc();
-    const info = await ctx.origins.get(target.origin).headManifest(target.repository, tag, { headersTimeoutMs: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const info = await ctx.origins.for(target).headManifest(target.repository, tag, { headersTimeoutMs: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
     if (!info || info.digest === cached.digest) {
       // Unchanged, or gone from the origin: what we hold is the best answer either way.
       ctx.tags.markValidated(tagKey);

@@ -19,6 +19,8 @@ export interface ProxyMetrics {
   cacheFills: Counter<'kind'>;
   cacheFillFailures: Counter<'kind'>;
   tagRevalidations: Counter<'result'>;
+  /** Private-route requests by how the client's credentials were judged (client-auth.ts). */
+  clientCredentialChecks: Counter<'result'>;
   downloadsInProgress: Gauge;
 }
 
@@ -46,6 +48,12 @@ export function createProxyMetrics(version: string): ProxyMetrics {
     tagRevalidations: new Counter({
       name: `${PREFIX}tag_revalidations_total`,
       help: 'Cached tags checked against their origin, by result (unchanged, changed, failed).',
+      labelNames: ['result'],
+      registers: r,
+    }),
+    clientCredentialChecks: new Counter({
+      name: `${PREFIX}client_credential_checks_total`,
+      help: 'Requests on the private route, by result: fresh (a recent acceptance), checked (the origin accepted now), stale (origin unreachable, an older acceptance), refused, not_found, unavailable.',
       labelNames: ['result'],
       registers: r,
     }),

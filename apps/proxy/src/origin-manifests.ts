@@ -17,7 +17,7 @@ export class OriginManifests {
   fetch(target: Target, reference: string): Promise<Manifest> {
     const { promise, joined } = this.flights.run(`${target.cacheRepository}@${reference}`, async () => {
       this.metrics.originFetches.labels(target.origin, 'manifest').inc();
-      return this.origins.get(target.origin).getManifest(target.repository, reference);
+      return this.origins.for(target).getManifest(target.repository, reference);
     });
     if (joined) this.metrics.singleFlightJoins.labels('manifest').inc();
     return promise;

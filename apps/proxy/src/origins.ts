@@ -1,6 +1,9 @@
 // One registry client per origin host, created on first use (nothing is contacted or read at
-// start-up), each with its own connection pool, TLS settings and token cache.
-import { RegistryClient, type CredentialsResolver, type Timeouts } from '@kuik/oci/client';
+// start-up), each with its own connection pool, TLS settings and token cache; and one per origin
+// host and client credentials for the private route (client-auth.ts), so tokens obtained with a
+// client's credentials serve that client only.
+import { RegistryClient, StaticCredentials, type CredentialsResolver, type Timeouts } from '@kuik/oci/client';
+import type { Target } from './routing.js';
 
 export interface OriginsOptions {
   insecureRegistries: readonly string[];
@@ -19,24 +22,31 @@ export class Origins {
 
   constructor(private readonly options: OriginsOptions) {}
 
-  get(host: string): RegistryClient {
-    let client = this.clients.get(host);
+  /** The client for a target's origin: with the target's client credentials when it has some. */
+  for(target: Target): RegistryClient {
+    const c = target.client;
+    if (!c) return this.get(target.origin);
+    return this.get(target.origin, `${target.origin} ${c.key}`, new StaticCredentials({ [target.origin]: { username: c.username, password: c.password } }));
+  }
+
+  get(host: string, key = host, credentials: CredentialsResolver = this.options.credentials): RegistryClient {
+    let client = this.clients.get(key);
     if (client) {
       // Map order is insertion order: re-inserting marks it most recently used.
-      this.clients.delete(host);
-      this.clients.set(host, client);
+      this.clients.delete(key);
+      this.clients.set(key, client);
       return client;
     }
     client = new RegistryClient({
       host,
       insecure: this.options.insecureRegistries.includes(host),
       ca: this.options.ca,
-      credentials: this.options.credentials,
+      credentials,
       timeouts: this.options.timeouts,
       manifestMaxBytes: this.options.manifestMaxBytes,
       userAgent: this.options.userAgent,
     });
-    this.clients.set(host, client);
+    this.clients.set(key, client);
     if (this.clients.size > MAX_ORIGINS) {
       const [oldest, c] = this.clients.entries().next().value!;
       this.clients.delete(oldest);

@@ -8,6 +8,7 @@ import { anonymous, ChainedCredentials, cloudCredentialsFrom, DockerConfigCreden
 import { startOpsServer, type Logger, type OpsServer } from '@kuik/observability';
 import { TEMP_PREFIX } from './blob-download.js';
 import { CacheRegistry } from './cache.js';
+import { Grants, PrivateRepositories } from './client-auth.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyContext } from './context.js';
 import { Downloads } from './downloads.js';
@@ -71,7 +72,20 @@ export async function startProxy(config: ProxyConfig, options: { logger: Logger 
     metrics,
     logger,
   });
-  const context: ProxyContext = { config, cache, origins, downloads, originManifests, filler, tags: new TagFreshness(config.tags.refreshIntervalMs), metrics, logger, kube };
+  const context: ProxyContext = {
+    config,
+    cache,
+    origins,
+    downloads,
+    originManifests,
+    filler,
+    tags: new TagFreshness(config.tags.refreshIntervalMs),
+    grants: new Grants({ ttlMs: config.clientCredentials.grantTtlMs, staleMs: config.clientCredentials.staleGrantTtlMs }),
+    privateRepositories: new PrivateRepositories(),
+    metrics,
+    logger,
+    kube,
+  };
 
   const server = createProxyServer(context);
   await new Promise<void>((resolve, reject) => {

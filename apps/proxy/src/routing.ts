@@ -18,6 +18,7 @@
 // docker.io, and one-component repositories get "library/". The cache repository in the kuik
 // registry is "<origin with ':' as '-'>/<repository>": registry names cannot contain ':'.
 import { isValidRepositoryName, OciError, parseDigest, parseManifestReference, type Digest } from '@kuik/oci';
+import type { ClientCredentials } from './client-auth.js';
 
 export type Route =
   | { kind: 'base' }
@@ -31,6 +32,8 @@ export interface Target {
   repository: string;
   /** Repository in the kuik registry: "docker.io/library/nginx", "127.0.0.1-5000/team/app". */
   cacheRepository: string;
+  /** The client's own credentials: origin requests use them (see client-auth.ts). */
+  client?: ClientCredentials;
 }
 
 const PATH_RE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;

@@ -3,12 +3,13 @@
 // long; stalls are caught by the idle timeouts underneath). Every request is counted in
 // kube_image_keeper_proxy_http_requests_total and logged as one JSON line.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isOciError, OciError } from '@kuik/oci';
+import { isOciError, isValidRepositoryName, OciError, PRIVATE_CACHE_PREFIX } from '@kuik/oci';
 import { serveBlob } from './blobs.js';
+import { challenge, CHALLENGE, isRefusal, parseBasicAuth, privateTarget, type ClientCredentials } from './client-auth.js';
 import type { ProxyContext } from './context.js';
 import { API_VERSION_HEADERS, sendError, type Exchange, type RequestState } from './http.js';
 import { serveManifest } from './manifests.js';
-import { parseRoute } from './routing.js';
+import { parseRoute, type Route, type Target } from './routing.js';
 
 export function createProxyServer(ctx: ProxyContext): Server {
   const server = createServer(
@@ -31,14 +32,19 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
       throw new OciError('UNSUPPORTED', 'the proxy is read-only', undefined, { status: 405, headers: { Allow: 'GET, HEAD' } });
     }
     const route = parseRoute(req.url ?? '/', ctx.config.defaultOrigin);
+    const client = ctx.config.clientCredentials.enabled ? parseBasicAuth(req.headers.authorization) : undefined;
     if (route.kind === 'base') {
+      // As a registry with authentication does, so that clients which ping first (containers/image,
+      // Docker) know to send the credentials they hold; clients holding none carry on anonymously.
+      if (ctx.config.clientCredentials.enabled && !client && !req.headers.authorization) {
+        throw new OciError('UNAUTHORIZED', 'anonymous access is allowed; send credentials for private repositories', undefined, { headers: { 'WWW-Authenticate': CHALLENGE } });
+      }
       res.writeHead(200, { ...API_VERSION_HEADERS, 'Content-Type': 'application/json', 'Content-Length': '2' });
       res.end(req.method === 'HEAD' ? undefined : '{}');
       return;
     }
     state.origin = route.target.origin;
-    if (route.kind === 'manifest') await serveManifest(ctx, ex, route.target, route.reference);
-    else await serveBlob(ctx, ex, route.target, route.digest);
+    await serveRoute(ctx, ex, route, client);
   } catch (err) {
     const oci = isOciError(err) ? err : new OciError('UNKNOWN', 'internal error', undefined, { cause: err });
     state.error = oci.code;
@@ -46,6 +52,59 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     if (res.headersSent) res.destroy();
     else sendError(res, req, oci);
   }
+}
+
+/**
+ * Serves a manifest or blob request: the shared route first, then, for a client with credentials,
+ * the private route (client-auth.ts) for what the shared one could not serve.
+ */
+async function serveRoute(ctx: ProxyContext, ex: Exchange, route: Exclude<Route, { kind: 'base' }>, client: ClientCredentials | undefined): Promise<void> {
+  const serve = (t: Target) => (route.kind === 'manifest' ? serveManifest(ctx, ex, t, route.reference) : serveBlob(ctx, ex, t, route.digest));
+  const shared = route.target;
+  if (!client || !ctx.privateRepositories.has(shared.cacheRepository)) {
+    try {
+      return await serve(shared);
+    } catch (err) {
+      if (ex.res.headersSent) throw err;
+      if (!client) throw ctx.config.clientCredentials.enabled ? await anonymousFailure(ctx, route, err) : err;
+      ex.state.cacheHit = false;
+      if (isRefusal(err)) ctx.privateRepositories.mark(shared.cacheRepository);
+      else if (!(isOciError(err) && (err.status === 404 || err.status >= 500))) throw err;
+    }
+  }
+  const priv = privateTarget(shared, client);
+  const probe = route.kind === 'manifest' ? ({ kind: 'manifest', reference: route.reference } as const) : ({ kind: 'blob', digest: route.digest } as const);
+  const origin = ctx.origins.for(priv);
+  let verdict: string;
+  try {
+    verdict = await ctx.grants.check(priv, probe, async () =>
+      probe.kind === 'manifest' ? (await origin.headManifest(priv.repository, probe.reference)) !== null : (await origin.statBlob(priv.repository, probe.digest)) !== null,
+    );
+  } catch (err) {
+    verdict = isOciError(err) && err.code === 'UNAVAILABLE' ? 'unavailable' : isOciError(err) && err.status === 404 ? 'not_found' : 'refused';
+    throw err;
+  } finally {
+    ctx.metrics.clientCredentialChecks.labels(verdict!).inc();
+  }
+  ex.state.private = true;
+  await serve(priv);
+}
+
+/**
+ * What to answer an anonymous request the shared route failed: a challenge when the origin refused
+ * it, or when the origin cannot be reached and the private area holds the object (a runtime asks
+ * anonymously first and presents credentials only after a 401: without it, a privately cached
+ * image could not be pulled during an origin outage). Otherwise the failure as it is.
+ */
+async function anonymousFailure(ctx: ProxyContext, route: Exclude<Route, { kind: 'base' }>, err: unknown): Promise<unknown> {
+  if (isRefusal(err)) return challenge(err);
+  if (!isOciError(err) || err.status < 500) return err;
+  const repository = PRIVATE_CACHE_PREFIX + route.target.cacheRepository;
+  if (!isValidRepositoryName(repository)) return err;
+  const held = await (route.kind === 'manifest' ? ctx.cache.hasManifest(repository, route.reference) : ctx.cache.statBlob(repository, route.digest).then((s) => s !== null)).catch(
+    () => false,
+  );
+  return held ? challenge(new OciError('UNAUTHORIZED', `${err.message}; a copy cached with credentials exists: present them`, err.detail)) : err;
 }
 
 function observe(ctx: ProxyContext, ex: Exchange, started: bigint): void {
@@ -63,5 +122,6 @@ function observe(ctx: ProxyContext, ex: Exchange, started: bigint): void {
     durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
   };
   if (state.error) fields['error'] = state.error;
+  if (state.private) fields['private'] = true;
   ctx.logger.info('request', fields);
 }

@@ -165,14 +165,14 @@ const pullStatus = () =>
 describe('credentials from Kubernetes Secrets named by Repository resources', () => {
   it('reads only the Secrets a Repository names, by name, and follows changes', async () => {
     const started = Date.now();
-    expect(await pullStatus()).toBe(403); // the proxy answered at once, with no credentials yet
+    expect(await pullStatus()).toBe(401); // the proxy answered at once, with no credentials yet (and asks the client for its own)
     expect(Date.now() - started).toBeLessThan(10_000);
 
     // A Secret alone is not enough: no Repository names it.
     applySecret(origin.password!);
     await eventually(async () => proxy.context.kube?.pullSecrets?.synced, 'the Repository list');
     await new Promise((r) => setTimeout(r, 500));
-    expect(await pullStatus()).toBe(403);
+    expect(await pullStatus()).toBe(401);
     expect(proxy.context.kube?.pullSecrets?.hosts()).toEqual([]);
 
     applyRepository();
@@ -181,13 +181,13 @@ describe('credentials from Kubernetes Secrets named by Repository resources', ()
 
     // The Secret changes (a wrong password): the watch picks it up, the origin refuses.
     applySecret('not-the-password');
-    await eventually(async () => (await pullStatus()) === 403, 'the changed Secret to be used', 30_000);
+    await eventually(async () => (await pullStatus()) === 401, 'the changed Secret to be used', 30_000);
     applySecret(origin.password!);
     await eventually(async () => (await pullStatus()) === 200, 'the restored Secret to be used', 30_000);
 
     // The Repository goes away: its Secret is no longer watched nor used.
     kubectl(['delete', 'repository', repositoryObject]);
-    await eventually(async () => (await pullStatus()) === 403, 'credentials to be forgotten', 30_000);
+    await eventually(async () => (await pullStatus()) === 401, 'credentials to be forgotten', 30_000);
     expect(proxy.context.kube?.pullSecrets?.hosts()).toEqual([]);
   });
 

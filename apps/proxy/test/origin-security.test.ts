@@ -14,6 +14,7 @@ import { request } from 'undici';
 import { RegistryClient, StaticCredentials } from '@kuik/oci/client';
 import { MockAzure, MockEcr, MockGceMetadata, useAzureWorkloadIdentity, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
 import type { Proxy } from '../src/proxy.js';
+import { CHALLENGE } from '../src/client-auth.js';
 import { makeImage, pushImage, smallLayer, uniqueRepo } from './support/images.js';
 import { eventually, proxyClient, pull, startTestProxy } from './support/proxy.js';
 import { KuikRegistry, startOrigin, stopOrigin, tempDir, type OriginRegistry } from './support/servers.js';
@@ -83,12 +84,23 @@ describe('origin over TLS with basic auth', () => {
     expect(body.errors[0]!.message).toMatch(/certificate|self.signed|UNABLE_TO/i);
   });
 
-  it('answers DENIED when the origin wants credentials the proxy does not have', async () => {
+  it('challenges the client when the origin wants credentials the proxy does not have (DENIED when client credentials are off)', async () => {
+    // Default: a 401 with the proxy's Basic challenge, so that the runtime retries with the pod's
+    // own pull secret; the origin's reason is kept.
     const p = await proxyWith({ rootCertificateAuthorities: [secure.caFile] });
     const res = await request(`${p.url}/v2/${viaProxy()}/manifests/nope`);
-    expect(res.statusCode).toBe(403);
-    const body = (await res.body.json()) as { errors: { code: string }[] };
-    expect(body.errors[0]!.code).toBe('DENIED');
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(CHALLENGE);
+    const body = (await res.body.json()) as { errors: { code: string; message: string }[] };
+    expect(body.errors[0]!.code).toBe('UNAUTHORIZED');
+    expect(body.errors[0]!.message).toContain(`origin registry ${secure.host}`);
+
+    const off = await proxyWith({ rootCertificateAuthorities: [secure.caFile], clientCredentials: { enabled: false } });
+    const denied = await request(`${off.url}/v2/${viaProxy()}/manifests/nope`);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.headers['www-authenticate']).toBeUndefined();
+    const deniedBody = (await denied.body.json()) as { errors: { code: string }[] };
+    expect(deniedBody.errors[0]!.code).toBe('DENIED');
   });
 
   it('reaches an insecure registry over unverified TLS', async () => {
@@ -133,7 +145,8 @@ describe('origin as an Amazon ECR registry, with the workload’s AWS identity',
       const p = await proxyWith(ecrConfig());
       const res = await request(`${p.url}/v2/${viaProxy()}/manifests/v1-${Date.now()}`);
       const body = (await res.body.json()) as { errors: { code: string; message: string }[] };
-      expect({ status: res.statusCode, code: body.errors[0]!.code }).toEqual({ status: 403, code: 'DENIED' });
+      // Refused here, so the runtime is asked for the pod's own credentials; the reason is kept.
+      expect({ status: res.statusCode, code: body.errors[0]!.code }).toEqual({ status: 401, code: 'UNAUTHORIZED' });
       expect(body.errors[0]!.message).toContain(`ECR credentials for ${secure.host} (region eu-west-3)`);
       expect(body.errors[0]!.message).toContain('AccessDeniedException');
     } finally {
@@ -175,7 +188,7 @@ describe('origin as a Google Artifact Registry, with the workload’s Google ide
     const before = metadata.requests.length;
     const p = await proxyWith({ insecureRegistries: [google.host], credentials: { google: { registries: [google.host] } } });
     const res = await request(`${p.url}/v2/${via()}/manifests/v1-${Date.now()}`);
-    expect(res.statusCode).toBe(403);
+    expect(res.statusCode).toBe(401); // refused by the origin: the client is asked for its own credentials
     await res.body.dump();
     expect(metadata.requests.length).toBe(before);
   });

@@ -138,7 +138,12 @@ describe('cold and warm pulls', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['docker-content-digest']).toBe(image.manifest.digest);
     expect(createHash('sha256').update(Buffer.from(await res.body.arrayBuffer())).digest('hex')).toBe(image.manifest.digest.slice(7));
-    const base = await request(`${proxy.url}/v2/`);
+    // Anonymous ping: challenged (see client-credentials.test.ts); with any credentials: 200.
+    const anonymous = await request(`${proxy.url}/v2/`);
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Basic realm="kuik-proxy", charset="UTF-8"');
+    await anonymous.body.dump();
+    const base = await request(`${proxy.url}/v2/`, { headers: { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } });
     expect(base.statusCode).toBe(200);
     expect(base.headers['docker-distribution-api-version']).toBe('registry/2.0');
     await base.body.dump();

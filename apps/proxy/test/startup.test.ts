@@ -36,10 +36,11 @@ describe('proxy process', () => {
       expect(ready.status).toBe(200);
       // Node itself takes ~100 ms to boot; the proxy adds little (nothing is listed or read).
       expect(readyAfterMs).toBeLessThan(1000);
+      // The anonymous ping is challenged (clients that ping first then send the credentials they hold).
       const base = await fetch(`http://${listening.addr}/v2/`);
-      expect(base.status).toBe(200);
+      expect(base.status).toBe(401);
       const metrics = await (await fetch(`http://${listening.metricsAddr}/metrics`)).text();
-      expect(metrics).toContain('kube_image_keeper_proxy_http_requests_total{registry="none",statusCode="200",cacheHit="false"} 1');
+      expect(metrics).toContain('kube_image_keeper_proxy_http_requests_total{registry="none",statusCode="401",cacheHit="false"} 1');
       process.stderr.write(`[proxy tests] proxy ready ${readyAfterMs} ms after spawn\n`);
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

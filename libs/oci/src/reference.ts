@@ -19,6 +19,14 @@ export function isValidRepositoryName(name: string): boolean {
   return typeof name === 'string' && name.length <= MAX_REPOSITORY_NAME_LENGTH && REPOSITORY_NAME_RE.test(name);
 }
 
+/**
+ * kuik's cache layout: "<origin host, ':' as '-'>/<repository>" holds what anyone on the cluster
+ * may pull; the same path under this prefix holds what the proxy fetched with a client's own
+ * credentials, served only to clients the origin accepts (apps/proxy/src/client-auth.ts). A
+ * shared path never starts with it: its first segment is a host (a '.', a port or "localhost").
+ */
+export const PRIVATE_CACHE_PREFIX = 'kuik-private/';
+
 export function isValidTag(tag: string): boolean {
   return typeof tag === 'string' && TAG_RE.test(tag);
 }
