@@ -12,7 +12,7 @@ describe('controller configuration', () => {
       identity: 'ctrl-0',
       maxConcurrentCachedImageReconciles: 3,
       cachedImagesExpiryDelayMs: 30 * 86_400_000,
-      webhook: { proxyAddress: 'localhost:7439', ignorePullPolicyAlways: true, requireProxyReadyNode: true, workerThread: true, listen: { host: '0.0.0.0', port: 9443 } },
+      webhook: { proxyAddress: 'localhost:7439', ignorePullPolicyAlways: true, requireProxyReadyNode: true, podPullSecrets: true, workerThread: true, listen: { host: '0.0.0.0', port: 9443 } },
       leaderElection: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
     });
     expect(c.webhook.tls.mode).toBe('self-managed');

@@ -28,6 +28,12 @@ export interface WebhookConfig {
   ignorePullPolicyAlways: boolean;
   /** Add a required node affinity on kuik.enix.io/proxy-ready=true to rewritten pods. */
   requireProxyReadyNode: boolean;
+  /**
+   * Pods' own imagePullSecrets follow them to the proxy: the webhook adds, for each, the name of a
+   * copy keyed for the proxy's host, which the leader keeps in the pod's namespace
+   * (reconcile/pod-pull-secrets.ts).
+   */
+  podPullSecrets: boolean;
   /** Serve from a worker thread with its own event loop, away from the informers and reconcilers. */
   workerThread: boolean;
   tls:
@@ -80,6 +86,7 @@ export const DEFAULTS: ConfigTree = {
     acceptedImages: [],
     ignorePullPolicyAlways: true,
     requireProxyReadyNode: true,
+    podPullSecrets: true,
     workerThread: true,
     tls: {
       mode: 'self-managed',
@@ -135,7 +142,7 @@ export function parseControllerConfig(tree: ConfigTree, env: NodeJS.ProcessEnv =
   ops.onlyKnown(['listen']);
 
   const w = r.section('webhook');
-  w.onlyKnown(['listen', 'proxyAddress', 'ignoredNamespaces', 'ignoredImages', 'acceptedImages', 'ignorePullPolicyAlways', 'requireProxyReadyNode', 'workerThread', 'tls']);
+  w.onlyKnown(['listen', 'proxyAddress', 'ignoredNamespaces', 'ignoredImages', 'acceptedImages', 'ignorePullPolicyAlways', 'requireProxyReadyNode', 'podPullSecrets', 'workerThread', 'tls']);
   const proxyAddress = w.string('proxyAddress');
   if (!/^[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(proxyAddress)) throw new ConfigError('webhook.proxyAddress', `must be host[:port], got ${JSON.stringify(proxyAddress)}`);
   const tls = w.section('tls');
@@ -192,6 +199,7 @@ export function parseControllerConfig(tree: ConfigTree, env: NodeJS.ProcessEnv =
       acceptedImages: regexList(w, 'webhook.acceptedImages', 'acceptedImages'),
       ignorePullPolicyAlways: w.bool('ignorePullPolicyAlways', true),
       requireProxyReadyNode: w.bool('requireProxyReadyNode', true),
+      podPullSecrets: w.bool('podPullSecrets', true),
       workerThread: w.bool('workerThread', true),
       tls:
         mode === 'files'

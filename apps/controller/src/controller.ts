@@ -16,6 +16,7 @@ import { createControllerMetrics, type ControllerMetrics } from './metrics.js';
 import { reconcileCache } from './reconcile/cache.js';
 import type { ReconcileContext } from './reconcile/context.js';
 import { proxyPodState, reconcileNodeLabel, type ProxyPod } from './reconcile/node-labels.js';
+import { reconcilePodPullSecret } from './reconcile/pod-pull-secrets.js';
 import { reconcilePullSecretMirror } from './reconcile/pull-secrets.js';
 import { reconcileRepository } from './reconcile/repository.js';
 import { reconcileUsage } from './reconcile/usage.js';
@@ -39,7 +40,7 @@ export interface ControllerOptions {
   webhookWorkerScript?: URL;
 }
 
-type QueueName = 'usage' | 'cache' | 'repository' | 'mirror' | 'nodes' | 'tls';
+type QueueName = 'usage' | 'cache' | 'repository' | 'mirror' | 'podSecrets' | 'nodes' | 'tls';
 
 export class Controller {
   readonly metrics: ControllerMetrics;
@@ -99,9 +100,18 @@ export class Controller {
     this.repositories = inf<Repository>('repositories', REPOSITORIES_PATH, (o) => o as unknown as Repository);
     this.pods = inf<PodUses>('pods', '/api/v1/pods', (o) => podUses(o, config.webhook.proxyAddress, this.policy), { labelSelector: `${LABEL_MANAGED}=true` });
     this.pods.addHandlers({
-      onAdd: (_k, cur) => this.index.podChanged(undefined, cur),
-      onUpdate: (_k, old, cur) => this.index.podChanged(old, cur),
-      onDelete: (_k, old) => this.index.podChanged(old, undefined),
+      onAdd: (_k, cur) => {
+        this.index.podChanged(undefined, cur);
+        this.podSecretsChanged(undefined, cur);
+      },
+      onUpdate: (_k, old, cur) => {
+        this.index.podChanged(old, cur);
+        this.podSecretsChanged(old, cur);
+      },
+      onDelete: (_k, old) => {
+        this.index.podChanged(old, undefined);
+        this.podSecretsChanged(old, undefined);
+      },
     });
     for (const w of WORKLOAD_KINDS) {
       const i = inf(w.kind.toLowerCase() + 's', w.path, (o) => workloadUses(w.kind, o, w.template(o), this.policy));
@@ -248,6 +258,25 @@ export class Controller {
     await this.opts.registries.close?.();
   }
 
+  /** Pods naming each "<namespace>/<pull secret>": its copy for the proxy is kept while any does. */
+  private readonly podSecretUsers = new Map<string, number>();
+
+  private podSecretsChanged(old: PodUses | undefined, cur: PodUses | undefined): void {
+    if (!this.opts.config.webhook.podPullSecrets) return;
+    const keys = (p: PodUses | undefined) => (p?.pullSecrets ?? []).map((s) => `${p!.namespacedName.split('/')[0]}/${s}`);
+    // Counted up before down, so that an update naming the same secrets enqueues nothing.
+    for (const k of keys(cur)) {
+      const known = this.podSecretUsers.has(k);
+      this.podSecretUsers.set(k, (this.podSecretUsers.get(k) ?? 0) + 1);
+      if (!known) this.enqueue('podSecrets', k);
+    }
+    for (const k of keys(old)) {
+      const n = (this.podSecretUsers.get(k) ?? 1) - 1;
+      if (n > 0) this.podSecretUsers.set(k, n);
+      else this.podSecretUsers.delete(k);
+    }
+  }
+
   private enqueue(queue: QueueName, key: string): void {
     this.queues?.[queue].add(key);
   }
@@ -308,6 +337,7 @@ export class Controller {
         cache: q('cache', config.maxConcurrentCachedImageReconciles),
         repository: q('repository', 2),
         mirror: q('mirror', 1),
+        podSecrets: q('podSecrets', 2),
         nodes: q('nodes', 2),
         tls: q('tls', 1),
       };
@@ -316,6 +346,7 @@ export class Controller {
         cache: (k, s) => reconcileCache(ctx, k, s),
         repository: (k, s) => reconcileRepository(ctx, this.repoImages, k, s),
         mirror: (_k, s) => reconcilePullSecretMirror(ctx, s),
+        podSecrets: (k, s) => reconcilePodPullSecret(ctx, k, (key) => this.podSecretUsers.has(key), s),
         nodes: async (k, s) => {
           if (this.proxyPods && this.labelledNodes) await reconcileNodeLabel(this.client, this.proxyPods, this.labelledNodes, logger, k, s);
         },
@@ -327,6 +358,7 @@ export class Controller {
       for (const [name] of this.cachedImages.entries()) queues.cache.add(name);
       for (const name of new Set([...this.repoImages.keys(), ...[...this.repositories.entries()].map(([k]) => k)])) queues.repository.add(name);
       queues.mirror.add('mirror');
+      for (const k of this.podSecretUsers.keys()) queues.podSecrets.add(k);
       if (this.tls) queues.tls.add('tls');
       for (const p of this.proxyPods?.values() ?? []) queues.nodes.add(p.node);
       for (const [n] of this.labelledNodes?.entries() ?? []) queues.nodes.add(n);

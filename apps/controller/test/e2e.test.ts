@@ -282,6 +282,47 @@ describe('kuik controller end to end', () => {
     await waitFor('Repository condition', 10_000, async () => (await kube().get<Repository>(`${REPOSITORIES_PATH}/${repoName}`)).status?.conditions?.some((c) => c.type === 'PullSecretsReady' && c.status === 'True'));
   });
 
+  it("a pod's own pull secrets are copied into its namespace for the proxy's host", async () => {
+    const dockerconfig = (auths: Record<string, unknown>) => Buffer.from(JSON.stringify({ auths })).toString('base64');
+    const source = await kube().create<Secret>(`/api/v1/namespaces/${ns}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'team-creds' },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: {
+        '.dockerconfigjson': dockerconfig({
+          [`http://${originHost}`]: { auth: Buffer.from('team:s3cret').toString('base64') },
+          'https://index.docker.io/v1/': { username: 'hub-user', password: 'hub-pass' },
+          'token.registry.test': { identitytoken: 'refresh-token' }, // not presentable by a runtime: left out
+        }),
+      },
+    });
+    // A Secret of the same name that kuik did not create is never overwritten.
+    await kube().create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kuik-proxy-hand-made' }, type: 'Opaque', data: { x: 'eA==' } });
+    await kube().create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hand-made' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerconfig({ 'a.test': { username: 'a', password: 'b' } }) } });
+    const p = await kube().create<Pod>(
+      `/api/v1/namespaces/${ns}/pods`,
+      pod('with-pull-secret', [{ name: 'app', image: `${originHost}/${repo}:v1`, imagePullPolicy: 'IfNotPresent' }], { spec: { imagePullSecrets: [{ name: 'team-creds' }, { name: 'hand-made' }] } }),
+    );
+    expect(p.spec?.imagePullSecrets).toEqual([{ name: 'team-creds' }, { name: 'hand-made' }, { name: 'kuik-proxy-team-creds' }, { name: 'kuik-proxy-hand-made' }]);
+
+    const copy = await waitFor('the pull-secret copy', 15_000, () => kube().getOrNull<Secret>(`/api/v1/namespaces/${ns}/secrets/kuik-proxy-team-creds`).then((x) => x ?? undefined));
+    expect(copy.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(copy.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('kuik-controller');
+    expect(copy.metadata?.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Secret', name: 'team-creds', uid: source.metadata?.uid }]);
+    const doc = JSON.parse(Buffer.from(copy.data!['.dockerconfigjson']!, 'base64').toString()) as { auths: Record<string, { username: string; password: string; auth: string }> };
+    // Keyed "<proxy>/<origin as the webhook writes it>/": kubelet sends each only with images of that origin through the proxy.
+    expect(doc.auths).toEqual({
+      [`localhost:7439/127.0.0.1-${originHost.split(':')[1]}/`]: { username: 'team', password: 's3cret', auth: Buffer.from('team:s3cret').toString('base64') },
+      'localhost:7439/docker.io/': { username: 'hub-user', password: 'hub-pass', auth: Buffer.from('hub-user:hub-pass').toString('base64') },
+    });
+    await waitFor('the warning about the hand-made Secret', 10_000, async () => logs.some((l) => l.includes('a Secret kuik did not create has the name of a pull-secret copy')));
+    const handMade = await kube().get<Secret>(`/api/v1/namespaces/${ns}/secrets/kuik-proxy-hand-made`);
+    expect(handMade.type).toBe('Opaque');
+    expect(handMade.data).toEqual({ x: 'eA==' });
+    await forceDelete(`/api/v1/namespaces/${ns}/pods/with-pull-secret`);
+  });
+
   it('Repository.updateInterval re-checks matching mutable tags and copies the new content', async () => {
     const first = await pushSingle(originUrl, repo, 'mutable');
     await createPod('mutable', `${originHost}/${repo}:mutable`);

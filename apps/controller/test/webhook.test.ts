@@ -188,6 +188,22 @@ describe('the API server calls the webhook and pods come back rewritten', () => 
     record('already-rewritten', 'a', 'image already pointing at the proxy: no patch');
   });
 
+  it("adds the proxy-host copies of a rewritten pod's own pull secrets (policy a), and only then", async () => {
+    const p = await create(
+      NAMESPACE_A,
+      pod('pull-secrets', [c('app', 'registry.example.com/team/app:1.0', 'IfNotPresent')], { spec: { imagePullSecrets: [{ name: 'regcred' }, { name: 'kuik-proxy-old' }, { name: 'other' }] } }),
+    );
+    expect(p.spec?.containers?.[0]?.image).toBe('localhost:7439/registry.example.com/team/app:1.0');
+    // The originals stay first (images that were not rewritten still need them); a copy is never copied again.
+    expect(p.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }, { name: 'kuik-proxy-old' }, { name: 'other' }, { name: 'kuik-proxy-regcred' }, { name: 'kuik-proxy-other' }]);
+    record('pull-secrets', 'a', "the pod's own pull secrets get their proxy-host copies appended");
+    const untouched = await create(NAMESPACE_A, pod('pull-secrets-not-rewritten', [c('app', 'nginx:1.27', 'Never')], { spec: { imagePullSecrets: [{ name: 'regcred' }] } }));
+    expect(untouched.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    const b = await create(NAMESPACE_B, pod('pull-secrets-off', [c('a', 'nginx:1.27', 'IfNotPresent')], { spec: { imagePullSecrets: [{ name: 'regcred' }] } }));
+    expect(b.spec?.containers?.[0]?.image).toBe('localhost:7439/docker.io/library/nginx:1.27');
+    expect(b.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+  });
+
   it('rewrites ephemeral containers added with kubectl debug (pods/ephemeralcontainers)', async () => {
     await create(NAMESPACE_A, pod('debug-target', [c('app', 'nginx:1.27', 'IfNotPresent')]));
     const path = `/api/v1/namespaces/${NAMESPACE_A}/pods/debug-target/ephemeralcontainers`;

@@ -50,6 +50,20 @@ export function repositoryLabelValue(p: ParsedImage): string {
   return sanitized.length > MAX_LABEL ? createHash('sha224').update(sanitized).digest('hex') : sanitized;
 }
 
+/** Prefix of the proxy-host copy of a pod's pull secret. */
+export const POD_PULL_SECRET_PREFIX = 'kuik-proxy-';
+
+/**
+ * The name of the copy of pull secret `name` keyed for the proxy's host, in the same namespace:
+ * "kuik-proxy-<name>", hash-suffixed when that would be too long.
+ */
+export function podPullSecretName(name: string): string {
+  const full = POD_PULL_SECRET_PREFIX + name;
+  if (full.length <= MAX_NAME) return full;
+  const suffix = hash(name, 10);
+  return `${full.slice(0, MAX_NAME - suffix.length - 1).replace(/[-.]+$/, '')}-${suffix}`;
+}
+
 /** kuik 1.x's annotation key holding a container's original image (sha1 of the name when too long). */
 export function originalImageAnnotation(containerName: string, kind: 'container' | 'init' | 'ephemeral'): string {
   const prefix = kind === 'container' ? 'original-image-' : kind === 'init' ? 'original-init-image-' : 'original-ephemeral-image-';

@@ -17,7 +17,7 @@ import {
   type Credentials,
   type CredentialsResolver,
 } from '@kuik/oci/client';
-import { isIndexMediaType, parseManifest } from '@kuik/oci';
+import { isIndexMediaType, isValidRepositoryName, parseManifest, PRIVATE_CACHE_PREFIX } from '@kuik/oci';
 import type { ControllerConfig } from '../config.js';
 import { cacheRepository, manifestReference, type ParsedImage } from '../images/reference.js';
 import type { RegistryCredentials } from './credentials.js';
@@ -84,8 +84,12 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
 
   return {
     async headCached(image, signal) {
-      const m = await cache.headManifest(cacheRepository(image), manifestReference(image), { signal });
-      return m && info(m);
+      // The shared area, then the private one (what the proxy cached with a pod's own credentials).
+      for (const repository of cacheAreas(image)) {
+        const m = await cache.headManifest(repository, manifestReference(image), { signal });
+        if (m) return info(m);
+      }
+      return null;
     },
 
     async headUpstream(image, credentials, signal) {
@@ -105,28 +109,15 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
     },
 
     async deleteCached(image, digest, onlyTag, signal) {
-      const repository = cacheRepository(image);
-      const reference = onlyTag ? manifestReference(image) : digest;
-      const path = manifestPath(repository, reference);
-      const res = await cache.send({ method: 'DELETE', path, scopes: [`repository:${repository}:delete`], signal });
-      discard(res);
-      if (res.status === 202 || res.status === 200 || res.status === 204) return 'deleted';
-      if (res.status === 404) return 'absent';
-      // Deletes disabled (405 UNSUPPORTED) or tag deletion refused (distribution 2.x: 400/405).
-      if (res.status === 405 || (onlyTag && res.status === 400)) return 'unsupported';
-      throw new RegistryClientError(res.status === 401 || res.status === 403 ? 'auth' : 'http', `DELETE ${path}: HTTP ${res.status}`, { host: cache.host, status: res.status });
+      const results = [];
+      for (const repository of cacheAreas(image)) results.push(await deleteIn(repository, image, digest, onlyTag, signal));
+      return results.includes('deleted') ? 'deleted' : results.includes('unsupported') ? 'unsupported' : 'absent';
     },
 
     async cachedIndexChildren(image, digest, signal) {
-      let manifest;
-      try {
-        manifest = await cache.getManifest(cacheRepository(image), digest, { signal });
-      } catch (err) {
-        if (err instanceof RegistryClientError && err.notFound) return [];
-        throw err;
-      }
-      const parsed = parseManifest(manifest.content, manifest.mediaType);
-      return isIndexMediaType(parsed.mediaType) ? parsed.manifests.map((d) => d.digest) : [];
+      const children = new Set<string>();
+      for (const repository of cacheAreas(image)) for (const d of await indexChildrenIn(repository, digest, signal)) children.add(d);
+      return [...children];
     },
 
     pingCache: (signal) => cache.ping(signal),
@@ -136,4 +127,35 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
       origins.clear();
     },
   };
+
+  async function deleteIn(repository: string, image: ParsedImage, digest: string, onlyTag: boolean, signal: AbortSignal): Promise<'deleted' | 'absent' | 'unsupported'> {
+    const reference = onlyTag ? manifestReference(image) : digest;
+    const path = manifestPath(repository, reference);
+    const res = await cache.send({ method: 'DELETE', path, scopes: [`repository:${repository}:delete`], signal });
+    discard(res);
+    if (res.status === 202 || res.status === 200 || res.status === 204) return 'deleted';
+    if (res.status === 404) return 'absent';
+    // Deletes disabled (405 UNSUPPORTED) or tag deletion refused (distribution 2.x: 400/405).
+    if (res.status === 405 || (onlyTag && res.status === 400)) return 'unsupported';
+    throw new RegistryClientError(res.status === 401 || res.status === 403 ? 'auth' : 'http', `DELETE ${path}: HTTP ${res.status}`, { host: cache.host, status: res.status });
+  }
+
+  async function indexChildrenIn(repository: string, digest: string, signal: AbortSignal): Promise<string[]> {
+    let manifest;
+    try {
+      manifest = await cache.getManifest(repository, digest, { signal });
+    } catch (err) {
+      if (err instanceof RegistryClientError && err.notFound) return [];
+      throw err;
+    }
+    const parsed = parseManifest(manifest.content, manifest.mediaType);
+    return isIndexMediaType(parsed.mediaType) ? parsed.manifests.map((d) => d.digest) : [];
+  }
+}
+
+/** Where an image may be in the cache: the shared area, then the private one (PRIVATE_CACHE_PREFIX). */
+function cacheAreas(image: ParsedImage): string[] {
+  const shared = cacheRepository(image);
+  const priv = PRIVATE_CACHE_PREFIX + shared;
+  return isValidRepositoryName(priv) ? [shared, priv] : [shared];
 }

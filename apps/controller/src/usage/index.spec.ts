@@ -11,6 +11,7 @@ const policy = buildPolicy({
   acceptedImages: [],
   ignorePullPolicyAlways: true,
   requireProxyReadyNode: true,
+  podPullSecrets: true,
 });
 
 const managedPod = (name: string, image: string, extra: Record<string, unknown> = {}) => ({

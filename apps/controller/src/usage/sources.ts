@@ -5,7 +5,7 @@
 //   - a workload (Deployment, StatefulSet, DaemonSet, CronJob, Job) whose pod template has images
 //     the webhook would rewrite, so a workload scaled to zero keeps its images.
 import { LABEL_MANAGED } from '../crds/types.js';
-import { cachedImageName, originalImageAnnotation } from '../images/naming.js';
+import { cachedImageName, originalImageAnnotation, POD_PULL_SECRET_PREFIX } from '../images/naming.js';
 import { canonicalImage, originalFromRewritten, parseImage, type ParsedImage } from '../images/reference.js';
 import type { RawObject } from '../kube/informer.js';
 import type { Container, Pod, PodTemplate } from '../kube/types.js';
@@ -21,6 +21,8 @@ export interface PodUses {
   namespacedName: string;
   /** One entry per rewritten container (duplicates kept: containers_with_cached_image counts containers). */
   images: ImageUse[];
+  /** The pod's own imagePullSecrets (not kuik's copies of them), when it has any. */
+  pullSecrets?: string[];
 }
 
 export interface WorkloadUses {
@@ -70,7 +72,8 @@ export function podUses(obj: RawObject, proxyAddress: string, images: Pick<Rewri
   visit(pod.spec?.initContainers, 'init');
   visit(pod.spec?.ephemeralContainers, 'ephemeral');
   if (uses.length === 0) return undefined;
-  return { namespacedName: `${meta.namespace ?? ''}/${meta.name}`, images: uses };
+  const pullSecrets = (pod.spec?.imagePullSecrets ?? []).map((s) => s.name).filter((n) => n && !n.startsWith(POD_PULL_SECRET_PREFIX));
+  return { namespacedName: `${meta.namespace ?? ''}/${meta.name}`, images: uses, ...(pullSecrets.length > 0 ? { pullSecrets } : {}) };
 }
 
 export const WORKLOAD_KINDS = [

@@ -8,7 +8,7 @@
 // UPDATE of pods/ephemeralcontainers (kubectl debug): only the ephemeral containers that are new
 // in this update are rewritten; existing ones are immutable and the pod is already scheduled.
 import { LABEL_MANAGED } from '../crds/types.js';
-import { originalImageAnnotation } from '../images/naming.js';
+import { originalImageAnnotation, POD_PULL_SECRET_PREFIX, podPullSecretName } from '../images/naming.js';
 import { rewrittenImage } from '../images/reference.js';
 import type { Container, Pod } from '../kube/types.js';
 import { proxyReadyAffinityPatch } from './affinity.js';
@@ -111,7 +111,25 @@ export function mutatePod(req: AdmissionRequest, policy: RewritePolicy): Mutatio
   if (!meta.labels) patch.push({ op: 'add', path: '/metadata/labels', value: { [LABEL_MANAGED]: 'true' } });
   else if (meta.labels[LABEL_MANAGED] !== 'true') patch.push({ op: 'add', path: `/metadata/labels/${pointerSegment(LABEL_MANAGED)}`, value: 'true' });
   if (isCreate && policy.requireProxyReadyNode) patch.push(...proxyReadyAffinityPatch(pod.spec));
+  if (isCreate && policy.podPullSecrets) patch.push(...podPullSecretsPatch(pod.spec.imagePullSecrets));
   return { patch, containers };
+}
+
+/**
+ * The proxy-host copies of the pod's pull secrets, appended after the originals (kubelet tries
+ * each; the originals still serve images that were not rewritten).
+ */
+function podPullSecretsPatch(secrets: { name?: string }[] | undefined): JsonPatchOp[] {
+  const present = new Set((secrets ?? []).map((s) => s.name));
+  const added: string[] = [];
+  for (const s of secrets ?? []) {
+    // A copy is not copied again (a pod spec taken from a pod kuik already admitted).
+    if (!s.name || s.name.startsWith(POD_PULL_SECRET_PREFIX)) continue;
+    const copy = podPullSecretName(s.name);
+    if (present.has(copy) || added.includes(copy)) continue;
+    added.push(copy);
+  }
+  return added.map((name) => ({ op: 'add', path: '/spec/imagePullSecrets/-', value: { name } }));
 }
 
 /** The AdmissionReview answer for a request: always allowed (failurePolicy Ignore semantics), patched when needed. */

@@ -15,6 +15,8 @@ export interface RewritePolicy {
   acceptedImages: readonly RegExp[];
   ignorePullPolicyAlways: boolean;
   requireProxyReadyNode: boolean;
+  /** Add the proxy-host copies of the pod's imagePullSecrets (podPullSecretName). */
+  podPullSecrets: boolean;
 }
 
 export type SkipReason =

@@ -41,6 +41,7 @@ export interface WebhookWorkerData {
     acceptedImages: string[];
     ignorePullPolicyAlways: boolean;
     requireProxyReadyNode: boolean;
+    podPullSecrets: boolean;
   };
 }
 
@@ -94,6 +95,7 @@ export class WebhookWorker implements Webhook {
         acceptedImages: c.acceptedImages.map((re) => re.source),
         ignorePullPolicyAlways: c.ignorePullPolicyAlways,
         requireProxyReadyNode: c.requireProxyReadyNode,
+        podPullSecrets: c.podPullSecrets,
       },
     };
   }
