@@ -112,7 +112,8 @@ describe('helm install and upgrade against the API server', () => {
     expect(pullSecret).toMatch(/-pull-secrets$/);
 
     // The controller: CRDs and their status, pods and workloads to read, node readiness labels,
-    // its Lease and Secrets in its namespace, pull secrets by name elsewhere, its webhook.
+    // its Lease and Secrets in its namespace, pull secrets elsewhere (read by name; the proxy-host
+    // copies of pods' own pull secrets written, never listed or deleted), its webhook.
     expect(can(controller, 'create', 'cachedimages.kuik.enix.io')).toBe(true);
     expect(can(controller, 'patch', 'cachedimages.kuik.enix.io', '--subresource=status')).toBe(true);
     expect(can(controller, 'watch', 'pods', '--all-namespaces')).toBe(true);
@@ -123,7 +124,10 @@ describe('helm install and upgrade against the API server', () => {
     expect(can(controller, 'create', 'secrets', '-n', ns)).toBe(true);
     expect(can(controller, 'get', 'secrets', '-n', 'default')).toBe(true);
     expect(can(controller, 'list', 'secrets', '-n', 'default')).toBe(false);
-    expect(can(controller, 'create', 'secrets', '-n', 'default')).toBe(false);
+    expect(can(controller, 'create', 'secrets', '-n', 'default')).toBe(true);
+    expect(can(controller, 'update', 'secrets', '-n', 'default')).toBe(true);
+    expect(can(controller, 'delete', 'secrets', '-n', 'default')).toBe(false);
+    expect(can(controller, 'watch', 'secrets', '-n', 'default')).toBe(false);
     expect(can(controller, 'delete', 'pods', '-n', 'default')).toBe(false);
     expect(can(controller, 'delete', 'nodes')).toBe(false);
 
@@ -137,5 +141,12 @@ describe('helm install and upgrade against the API server', () => {
     // The registry: no API access at all.
     expect(can(registry, 'get', 'secrets', '-n', ns)).toBe(false);
     expect(can(registry, 'list', 'pods', '-n', ns)).toBe(false);
-  }, 120_000);
+
+    // Without pod pull-secret copies, Secrets outside its namespace are only read.
+    h('upgrade', release, chartDir, '--namespace', ns, ...valuesArgs(inert), '--set', 'controllers.webhook.podPullSecrets=false');
+    expect(can(controller, 'get', 'secrets', '-n', 'default')).toBe(true);
+    expect(can(controller, 'create', 'secrets', '-n', 'default')).toBe(false);
+    expect(can(controller, 'update', 'secrets', '-n', 'default')).toBe(false);
+    expect(can(controller, 'create', 'secrets', '-n', ns)).toBe(true);
+  }, 180_000);
 });

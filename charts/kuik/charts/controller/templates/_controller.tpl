@@ -29,6 +29,7 @@ CA and serving certificate in a Secret and patches the caBundle below, rotating 
         "ignoredImages" $c.webhook.ignoredImages
         "acceptedImages" $c.webhook.acceptedImages
         "ignorePullPolicyAlways" $c.webhook.ignorePullPolicyAlways
+        "podPullSecrets" $c.webhook.podPullSecrets
         "tls" $tls)
       "registry" (dict "url" (include "kuik.registryURL" .) "insecureRegistries" .Values.insecureRegistries)
       "credentials" (dict "ecr" (include "kuik.ecrConfig" . | fromYaml) "google" (include "kuik.googleConfig" . | fromYaml) "azure" (include "kuik.azureConfig" . | fromYaml))
@@ -80,10 +81,12 @@ rules:
   - apiGroups: [batch]
     resources: [cronjobs, jobs]
     verbs: [get, list, watch]
-  # Pull secrets named by Repository objects, read one by one (no list/watch of Secrets).
+  # Pull secrets named by Repository objects and by pods, read one by one (no list/watch of
+  # Secrets); with webhook.podPullSecrets, the proxy-host copies of pods' pull secrets are
+  # created and updated beside them.
   - apiGroups: [""]
     resources: [secrets]
-    verbs: [get]
+    verbs: {{ if $c.webhook.podPullSecrets }}[get, create, update]{{ else }}[get]{{ end }}
   - apiGroups: ["", events.k8s.io]
     resources: [events]
     verbs: [create, patch]
