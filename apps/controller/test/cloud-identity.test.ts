@@ -6,7 +6,7 @@
 // (GetAuthorizationToken), Google's metadata server, Microsoft Entra's token endpoint and ACR's
 // /oauth2/exchange, which cannot run here; they hand out the origins' htpasswd passwords.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MockAzure, MockEcr, MockGceMetadata, repoRoot, requireServer, useAzureWorkloadIdentity, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
+import { MockAzure, MockEcr, MockGceMetadata, repoRoot, requireServer, useAzureManagedIdentity, useAzureWorkloadIdentity, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -121,7 +121,9 @@ describe('ECR with the controller’s own identity', () => {
     expect(bad({ registries: ['bad host!'], region: 'eu-west-1' })).toThrow(/credentials\.ecr\.registries\[0\]/);
     expect(bad({ regions: 'eu-west-1' })).toThrow(/credentials\.ecr.*regions/);
     expect(configWith({}).credentials.google).toEqual({ enabled: false, registries: [] });
-    expect(configWith({}).credentials.azure).toEqual({ enabled: false, registries: [] });
+    expect(configWith({}).credentials.azure).toEqual({ enabled: false, registries: [], identity: 'auto', managedIdentityClientId: null });
+    expect(() => configWith({ credentials: { azure: { identity: 'kubelet' } } })).toThrow(/credentials\.azure\.identity: must be one of auto, workload, managed/);
+    expect(() => configWith({ credentials: { azure: { managedIdentityClientId: '1234' } } })).toThrow(/credentials\.azure\.managedIdentityClientId: must be a client id/);
     expect(() => configWith({ credentials: { azure: { tenant: 'x' } } })).toThrow(/credentials\.azure.*tenant/);
     expect(() => configWith({ credentials: { google: { enabled: 'yes' } } })).toThrow(/credentials\.google\.enabled/);
   });
@@ -200,5 +202,24 @@ describe('Azure Container Registry with the controller’s own identity', () => 
     expect((await r.copyToCache(image, undefined, AbortSignal.timeout(30_000))).digest).toBe(pushed.digest);
     expect(await headManifest(cache.url, `${front.replace(':', '-')}/${repo}`, 'v1')).toBe(pushed.digest);
     expect([azure.entraCalls.length, azure.exchangeCalls.length]).toEqual([1, 1]);
+  });
+
+  it('copies with the node’s managed identity from IMDS where Workload Identity is not set up', async () => {
+    const restoreManaged = useAzureManagedIdentity(azure);
+    try {
+      const repo = `acr/managed-${Date.now().toString(36)}`;
+      const auth = { Authorization: `Basic ${Buffer.from(`${origin.username}:${origin.password}`).toString('base64')}` };
+      const pushed = await pushSingle(origin.url, repo, 'v1', auth);
+      const front = azure.registryHost;
+      const [entra, exchanges, imds] = [azure.entraCalls.length, azure.exchangeCalls.length, azure.imdsCalls.length];
+      const config = configWith({ registry: { url: cache.url, insecureRegistries: [front] }, credentials: { azure: { enabled: true, identity: 'managed', registries: [front] } } });
+      const r = createImageRegistries(config);
+      opened.push(r);
+      expect((await r.copyToCache(parseImage(`${front}/${repo}:v1`), undefined, AbortSignal.timeout(30_000))).digest).toBe(pushed.digest);
+      expect(await headManifest(cache.url, `${front.replace(':', '-')}/${repo}`, 'v1')).toBe(pushed.digest);
+      expect([azure.entraCalls.length - entra, azure.imdsCalls.length - imds, azure.exchangeCalls.length - exchanges]).toEqual([0, 1, 1]);
+    } finally {
+      restoreManaged();
+    }
   });
 });

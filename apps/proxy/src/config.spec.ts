@@ -95,13 +95,25 @@ describe('proxy configuration', () => {
     expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_GOOGLE_PROJECT: 'p' })).toThrow(/config credentials\.google\.project: unknown key/);
   });
 
-  it('reads the Azure settings: off by default, aliases', () => {
-    expect(loadProxyConfig(undefined, {}).credentials.azure).toEqual({ enabled: false, registries: [] });
+  it('reads the Azure settings: off by default, aliases, which identity', () => {
+    expect(loadProxyConfig(undefined, {}).credentials.azure).toEqual({ enabled: false, registries: [], identity: 'auto', managedIdentityClientId: null });
     expect(loadProxyConfig(undefined, { PROXY_CREDENTIALS_AZURE_ENABLED: 'true', PROXY_CREDENTIALS_AZURE_REGISTRIES: 'acr.internal.example' }).credentials.azure).toEqual({
       enabled: true,
       registries: ['acr.internal.example'],
+      identity: 'auto',
+      managedIdentityClientId: null,
+    });
+    const kubelet = 'E5F6A7B8-0000-4000-8000-00000000000C';
+    expect(loadProxyConfig(undefined, { PROXY_CREDENTIALS_AZURE_IDENTITY: 'managed', PROXY_CREDENTIALS_AZURE_MANAGEDIDENTITYCLIENTID: kubelet }).credentials.azure).toMatchObject({
+      identity: 'managed',
+      managedIdentityClientId: kubelet.toLowerCase(),
     });
     expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_AZURE_TENANT: 't' })).toThrow(/config credentials\.azure\.tenant: unknown key/);
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_AZURE_IDENTITY: 'imds' })).toThrow(/config credentials\.azure\.identity: must be one of auto, workload, managed, got "imds"/);
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_AZURE_MANAGEDIDENTITYCLIENTID: 'kubelet' })).toThrow(/credentials\.azure\.managedIdentityClientId: must be a client id/);
+    expect(() => loadProxyConfig(undefined, { PROXY_CREDENTIALS_AZURE_IDENTITY: 'workload', PROXY_CREDENTIALS_AZURE_MANAGEDIDENTITYCLIENTID: kubelet })).toThrow(
+      /credentials\.azure\.managedIdentityClientId: names a managed identity, which credentials\.azure\.identity "workload" never uses/,
+    );
   });
 
   it('names the key of a bad value', () => {

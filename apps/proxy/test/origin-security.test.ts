@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { RegistryClient, StaticCredentials } from '@kuik/oci/client';
-import { MockAzure, MockEcr, MockGceMetadata, useAzureWorkloadIdentity, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
+import { MockAzure, MockEcr, MockGceMetadata, useAzureManagedIdentity, useAzureWorkloadIdentity, useGceMetadata, useStaticAwsKeys } from '@kuik/testing';
 import type { Proxy } from '../src/proxy.js';
 import { CHALLENGE } from '../src/client-auth.js';
 import { makeImage, pushImage, smallLayer, uniqueRepo } from './support/images.js';
@@ -197,6 +197,7 @@ describe('origin as a Google Artifact Registry, with the workload’s Google ide
 describe('origin as an Azure Container Registry, with the workload’s Azure identity', () => {
   const identity = { tenant: '72f988bf-0000-4000-8000-00000000000a', clientId: 'a1b2c3d4-0000-4000-8000-00000000000b', federatedToken: 'eyJ.kuik-proxy-federated.sig' };
   const refreshToken = 'acr-refresh-kuik-proxy-test-0123456789';
+  const kubeletIdentity = 'e5f6a7b8-0000-4000-8000-00000000000c';
   let origin: OriginRegistry;
   let azure: MockAzure;
   let restoreEnv: () => void;
@@ -205,7 +206,7 @@ describe('origin as an Azure Container Registry, with the workload’s Azure ide
     const pusher = new RegistryClient({ host: origin.host, scheme: 'http', credentials: new StaticCredentials({ [origin.host]: { username: origin.username!, password: origin.password! } }) });
     await pushImage(pusher, repo, image, 'v1');
     await pusher.close();
-    azure = await new MockAzure({ ...identity, refreshToken, registryUrl: origin.url }).start();
+    azure = await new MockAzure({ ...identity, refreshToken, registryUrl: origin.url, managedIdentities: [kubeletIdentity] }).start();
     restoreEnv = useAzureWorkloadIdentity(azure, identity);
   });
   afterAll(async () => {
@@ -223,5 +224,23 @@ describe('origin as an Azure Container Registry, with the workload’s Azure ide
     await eventually(() => cacheClient.headManifest(via, 'v1'), 'image in the cache');
     await c.close();
     expect([azure.entraCalls.length, azure.exchangeCalls.length]).toEqual([1, 1]);
+  });
+
+  it('pulls with the node’s managed identity from IMDS (the AKS kubelet identity, by client id) where Workload Identity is not set up', async () => {
+    const restoreManaged = useAzureManagedIdentity(azure);
+    try {
+      const [entra, exchanges] = [azure.entraCalls.length, azure.exchangeCalls.length];
+      azure.imdsCalls.length = 0;
+      const front = azure.registryHost;
+      const p = await proxyWith({ insecureRegistries: [front], credentials: { azure: { enabled: true, registries: [front], managedIdentityClientId: kubeletIdentity } } });
+      const c = proxyClient(p);
+      const via = `${front.replace(':', '-')}/${repo}`;
+      expect((await pull(c, via, 'v1')).root.digest).toBe(image.manifest.digest);
+      await c.close();
+      expect(azure.imdsCalls).toEqual([{ query: expect.objectContaining({ client_id: kubeletIdentity, resource: 'https://containerregistry.azure.net' }), metadata: 'true' }]);
+      expect([azure.entraCalls.length - entra, azure.exchangeCalls.length - exchanges]).toEqual([0, 1]);
+    } finally {
+      restoreManaged();
+    }
   });
 });

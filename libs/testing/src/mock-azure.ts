@@ -1,9 +1,10 @@
-// Stand-ins for the two Azure services ACR's sign-in goes through, on loopback: Microsoft Entra's
+// Stand-ins for the Azure services ACR's sign-in goes through, on loopback: Microsoft Entra's
 // token endpoint (client-credentials grant with a federated client assertion, as AKS Workload
-// Identity uses) and an ACR front — the registry's /oauth2/exchange, which turns an Entra access
-// token into an ACR refresh token, with every other request passed through to a real registry
-// (docker-registry behind basic auth, whose password is that refresh token). Neither service can
-// run here. Each checks what it is given and counts calls.
+// Identity uses), the instance metadata service's managed-identity token endpoint (IMDS, as a
+// node's managed identity uses), and an ACR front — the registry's /oauth2/exchange, which turns
+// an Entra access token into an ACR refresh token, with every other request passed through to a
+// real registry (docker-registry behind basic auth, whose password is that refresh token). None of
+// these services can run here. Each checks what it is given and counts calls.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -21,22 +22,35 @@ export interface MockAzureOptions {
   refreshToken: string;
   /** Where the ACR front passes registry requests (http://127.0.0.1:port). */
   registryUrl: string;
+  /** Client ids of the node's user-assigned managed identities (IMDS refuses others); a request without one gets the system-assigned identity. */
+  managedIdentities?: readonly string[];
 }
 
 export class MockAzure {
   readonly entraCalls: Record<string, string>[] = [];
   readonly exchangeCalls: Record<string, string>[] = [];
-  /** When set, the Entra endpoint refuses with this error (e.g. invalid_client). */
+  /** Query and Metadata header of each IMDS token request. */
+  readonly imdsCalls: { query: Record<string, string>; metadata: string | undefined }[] = [];
+  /** When set, Entra and IMDS refuse with this error (e.g. invalid_client). */
   refuse?: string;
   private entra?: Server;
   private front?: Server;
-  private accessToken = `entra-access-${Date.now()}`;
+  /** Shaped as Entra's: a JWT whose claims name the tenant (tid), which ACR's exchange checks. */
+  private readonly accessToken: string;
 
-  constructor(private readonly o: MockAzureOptions) {}
+  constructor(private readonly o: MockAzureOptions) {
+    const claims = { tid: o.tenant, aud: 'https://containerregistry.azure.net', exp: Math.floor(Date.now() / 1000) + 3600 };
+    this.accessToken = `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.entra-access-${Date.now()}`;
+  }
 
   /** For AZURE_AUTHORITY_HOST. */
   get authorityHost(): string {
     return `http://127.0.0.1:${(this.entra!.address() as AddressInfo).port}/`;
+  }
+
+  /** For AZURE_POD_IDENTITY_AUTHORITY_HOST (IMDS is served by the same loopback server). */
+  get imdsUrl(): string {
+    return this.authorityHost;
   }
 
   /** The ACR front's host:port (the registry as clients name it). */
@@ -46,6 +60,10 @@ export class MockAzure {
 
   async start(): Promise<this> {
     this.entra = createServer((req, res) => {
+      if (req.method === 'GET' && (req.url ?? '').startsWith('/metadata/identity/oauth2/token?')) {
+        this.imds(req, (status, body) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body)));
+        return;
+      }
       void readForm(req).then((form) => {
         this.entraCalls.push(form);
         const json = (status: number, body: unknown) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
@@ -91,6 +109,19 @@ export class MockAzure {
     return this;
   }
 
+  /** IMDS's managed-identity token endpoint, with its checks: Metadata header, api-version, resource, known client id. */
+  private imds(req: IncomingMessage, json: (status: number, body: unknown) => void): void {
+    const query = Object.fromEntries(new URL(req.url ?? '/', 'http://imds').searchParams);
+    const metadata = req.headers['metadata'] as string | undefined;
+    this.imdsCalls.push({ query, metadata });
+    if (metadata !== 'true') return json(400, { error: 'invalid_request', error_description: 'Required metadata header not specified' });
+    if (!query['api-version'] || query['resource'] !== 'https://containerregistry.azure.net') return json(400, { error: 'invalid_request', error_description: 'unexpected api-version or resource' });
+    if (this.refuse) return json(400, { error: this.refuse, error_description: `Identity refused: ${this.refuse}` });
+    const clientId = query['client_id'];
+    if (clientId !== undefined && !(this.o.managedIdentities ?? []).includes(clientId)) return json(400, { error: 'invalid_request', error_description: 'Identity not found' });
+    json(200, { access_token: this.accessToken, expires_in: '86399', resource: query['resource'], token_type: 'Bearer', client_id: clientId ?? 'system-assigned' });
+  }
+
   async stop(): Promise<void> {
     await closeServer(this.entra);
     await closeServer(this.front);
@@ -119,4 +150,12 @@ export function useAzureWorkloadIdentity(azure: MockAzure, o: Pick<MockAzureOpti
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'kuik-azure-identity-')), 'token');
   writeFileSync(file, o.federatedToken + '\n');
   return withEnv([], { AZURE_FEDERATED_TOKEN_FILE: file, AZURE_CLIENT_ID: o.clientId, AZURE_TENANT_ID: o.tenant, AZURE_AUTHORITY_HOST: azure.authorityHost });
+}
+
+/**
+ * Makes this process look like a pod on an Azure node without Workload Identity (its variables
+ * unset), with IMDS at the mock (AZURE_POD_IDENTITY_AUTHORITY_HOST). Returns the restore function.
+ */
+export function useAzureManagedIdentity(azure: MockAzure): () => void {
+  return withEnv(['AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_AUTHORITY_HOST'], { AZURE_POD_IDENTITY_AUTHORITY_HOST: azure.imdsUrl });
 }

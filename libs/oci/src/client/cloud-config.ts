@@ -1,7 +1,7 @@
 // The `credentials.ecr`, `credentials.google` and `credentials.azure` configuration sections (the
 // workload's cloud identity), read the same way by the proxy and the controller.
 import { ConfigError, type ConfigReader } from '@kuik/config';
-import { AzureCredentials } from './azure.js';
+import { AZURE_IDENTITIES, AzureCredentials, type AzureIdentity } from './azure.js';
 import type { CredentialsResolver } from './credentials.js';
 import { EcrCredentials } from './ecr.js';
 import { GoogleCredentials } from './gcp.js';
@@ -54,25 +54,42 @@ export function ecrCredentialsFrom(c: EcrConfig): EcrCredentials | undefined {
 /**
  * A cloud registry family authenticated with the workload's identity, off by default: Google
  * (gcr.io, *-docker.pkg.dev; Application Default Credentials) or Azure (*.azurecr.io; AKS
- * Workload Identity). `registries`: more hosts of that family under another name.
+ * Workload Identity or a managed identity). `registries`: more hosts of that family under another name.
  */
 export interface IdentityRegistriesConfig {
   enabled: boolean;
   registries: string[];
 }
 export type GoogleConfig = IdentityRegistriesConfig;
-export type AzureConfig = IdentityRegistriesConfig;
+
+export interface AzureConfig extends IdentityRegistriesConfig {
+  /** auto: AKS Workload Identity when its variables are set, else the node's managed identity (IMDS). */
+  identity: AzureIdentity;
+  /** The user-assigned managed identity to ask IMDS for (on AKS: the kubelet identity); null: the node's only one. */
+  managedIdentityClientId: string | null;
+}
 
 export const GOOGLE_CONFIG_DEFAULTS = { enabled: false, registries: [] };
-export const AZURE_CONFIG_DEFAULTS = { enabled: false, registries: [] };
+export const AZURE_CONFIG_DEFAULTS: AzureConfig = { enabled: false, registries: [], identity: 'auto', managedIdentityClientId: null };
 
-/** Reads the section `google` or `azure` of `credentials` (at: its dotted key). */
-export function parseIdentityRegistriesConfig(r: ConfigReader, at: string): IdentityRegistriesConfig {
-  r.onlyKnown(['enabled', 'registries']);
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Reads the section `google` of `credentials` (at: its dotted key). */
+export function parseIdentityRegistriesConfig(r: ConfigReader, at: string, more: readonly string[] = []): IdentityRegistriesConfig {
+  r.onlyKnown(['enabled', 'registries', ...more]);
   return { enabled: r.bool('enabled', false), registries: registryHosts(r, at) };
 }
-export const parseGoogleConfig = parseIdentityRegistriesConfig;
-export const parseAzureConfig = parseIdentityRegistriesConfig;
+export const parseGoogleConfig = (r: ConfigReader, at: string): GoogleConfig => parseIdentityRegistriesConfig(r, at);
+
+/** Reads the section `azure` of `credentials` (at: its dotted key). */
+export function parseAzureConfig(r: ConfigReader, at: string): AzureConfig {
+  const base = parseIdentityRegistriesConfig(r, at, ['identity', 'managedIdentityClientId']);
+  const identity = r.oneOf('identity', AZURE_IDENTITIES, 'auto');
+  const clientId = r.string('managedIdentityClientId', '');
+  if (clientId && !GUID.test(clientId)) throw new ConfigError(`${at}.managedIdentityClientId`, `must be a client id (a GUID like 00000000-0000-0000-0000-000000000000), got ${JSON.stringify(clientId)}`);
+  if (clientId && identity === 'workload') throw new ConfigError(`${at}.managedIdentityClientId`, `names a managed identity, which ${at}.identity "workload" never uses`);
+  return { ...base, identity, managedIdentityClientId: clientId ? clientId.toLowerCase() : null };
+}
 
 export interface CloudCredentialsConfig {
   ecr: EcrConfig;
@@ -89,6 +106,9 @@ export function cloudCredentialsFrom(c: CloudCredentialsConfig, plainHttp?: (hos
   const ecr = ecrCredentialsFrom(c.ecr);
   if (ecr) out.push(ecr);
   if (c.google.enabled) out.push(new GoogleCredentials({ enabled: true, registries: c.google.registries }));
-  if (c.azure.enabled) out.push(new AzureCredentials({ enabled: true, registries: c.azure.registries, ...(plainHttp ? { plainHttp } : {}) }));
+  if (c.azure.enabled) {
+    const { registries, identity, managedIdentityClientId } = c.azure;
+    out.push(new AzureCredentials({ enabled: true, registries, identity, ...(managedIdentityClientId ? { managedIdentityClientId } : {}), ...(plainHttp ? { plainHttp } : {}) }));
+  }
   return out;
 }
