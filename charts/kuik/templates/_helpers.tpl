@@ -61,6 +61,10 @@ registries: {{ $g.registries | default list | toJson }}
 {{- $a := .Values.azure | default dict -}}
 enabled: {{ $a.enabled | default false }}
 registries: {{ $a.registries | default list | toJson }}
+identity: {{ $a.identity | default "auto" | quote }}
+{{- with $a.managedIdentityClientId }}
+managedIdentityClientId: {{ . | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* image: repository:tag, the tag defaulting to the component subchart's value (its app version). */}}
@@ -146,6 +150,10 @@ tmpfs (default) | pvc-rwo | pvc-rwx | minio | s3 | gcs | azure
 {{- end -}}
 {{- if and $p.azure (not $p.azureExistingSecret) -}}
 {{- fail "kuik: registry.persistence.azureExistingSecret is required in the Azure mode (a Secret with keys accountname and accountkey)" -}}
+{{- end -}}
+{{- $az := .Values.azure | default dict -}}
+{{- if and $az.managedIdentityClientId (eq (toString $az.identity) "workload") -}}
+{{- fail (printf "kuik: azure.managedIdentityClientId (%s) names a managed identity, which azure.identity=workload never uses: set azure.identity=managed or auto, or leave azure.managedIdentityClientId empty" $az.managedIdentityClientId) -}}
 {{- end -}}
 {{- if and .Values.minio.enabled (not .Values.minio.auth.existingSecret) -}}
 {{- fail "kuik: minio.auth.existingSecret is required when minio.enabled=true (a Secret with keys root-user and root-password, e.g. kubectl create secret generic minio-root-auth --from-literal=root-user=root --from-literal=root-password=…)" -}}

@@ -165,6 +165,15 @@ describe('the apps accept what the chart renders', () => {
     });
   }
 
+  it('the controller and the proxy accept an Azure managed identity by client id (the AKS kubelet identity)', () => {
+    const objs = template({ azure: { enabled: true, registries: ['acr.internal.example'], identity: 'managed', managedIdentityClientId: 'a1b2c3d4-0000-4000-8000-00000000000a' } });
+    for (const c of ['controller', 'proxy'] as const) {
+      const r = checkConfig(objs, c);
+      if (r.status !== 0) throw new Error(`${c} refused the Azure managed identity configuration (exit ${r.status}):\n${r.output}`);
+      expect(r.output).toContain('configuration is valid');
+    }
+  });
+
   it('a driver parameter typo that helm passes through stops the registry, naming the key', () => {
     const objs = template(['s3.yaml', { registry: { persistence: { s3: { regionendpiont: 'http://minio:9000' } } } }]);
     const r = checkConfig(objs, 'registry');

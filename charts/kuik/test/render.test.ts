@@ -209,18 +209,27 @@ describe('components', () => {
     expect(templateError({ google: { enabled: 3 } })).toContain('/google/enabled');
   });
 
-  it('Azure: off by default for the controller and the proxy, on with aliases', () => {
+  it('Azure: off by default for the controller and the proxy, on with aliases; identity auto by default, a managed identity by client id', () => {
     const azureOf = (objs: K8sObject[], c: string) => parse(find(objs, 'ConfigMap', `-${c}`).data!['config.yml']!).credentials.azure;
     expect([azureOf(template(), 'controller'), azureOf(template(), 'proxy')]).toEqual([
-      { enabled: false, registries: [] },
-      { enabled: false, registries: [] },
+      { enabled: false, registries: [], identity: 'auto' },
+      { enabled: false, registries: [], identity: 'auto' },
     ]);
     const objs = template({ azure: { enabled: true, registries: ['acr.internal.example'] } });
     expect([azureOf(objs, 'controller'), azureOf(objs, 'proxy')]).toEqual([
-      { enabled: true, registries: ['acr.internal.example'] },
-      { enabled: true, registries: ['acr.internal.example'] },
+      { enabled: true, registries: ['acr.internal.example'], identity: 'auto' },
+      { enabled: true, registries: ['acr.internal.example'], identity: 'auto' },
     ]);
+    const kubelet = 'a1b2c3d4-0000-4000-8000-00000000000A';
+    const managed = template({ azure: { enabled: true, identity: 'managed', managedIdentityClientId: kubelet } });
+    const want = { enabled: true, registries: [], identity: 'managed', managedIdentityClientId: kubelet };
+    expect([azureOf(managed, 'controller'), azureOf(managed, 'proxy')]).toEqual([want, want]);
+    expect(azureOf(template({ azure: { identity: 'workload', managedIdentityClientId: '' } }), 'proxy')).toEqual({ enabled: false, registries: [], identity: 'workload' });
     expect(templateError({ azure: { tenant: 'x' } })).toMatch(/azure|tenant/);
+    expect(templateError({ azure: { identity: 'imds' } })).toContain('/azure/identity');
+    expect(templateError({ azure: { managedIdentityClientId: 'kubelet' } })).toContain('/azure/managedIdentityClientId');
+    expect(templateError({ azure: { managedIdentityClientId: 'a1b2c3d4-0000-4000-8000-00000000000' } })).toContain('/azure/managedIdentityClientId');
+    expect(templateError({ azure: { identity: 'workload', managedIdentityClientId: kubelet } })).toContain('azure.managedIdentityClientId');
   });
 
   it('every pod is non-root with a read-only root filesystem, no capabilities, requests and probes', () => {
