@@ -8,6 +8,10 @@
 //   warm   image pulled through the proxy, cached              vs  pulled from the kuik registry directly
 //   fanout N clients pulling one cold image at once             vs  one client doing it alone
 //   rss    peak RSS of the proxy process while one client streams a --big-mib layer through it
+//   private the cold and warm pulls again from an origin behind basic auth, the client presenting
+//          the credentials (as kubelet does with a pod's pull secret): the proxy checks them with
+//          the origin and caches in its private area (apps/proxy/src/client-auth.ts); the peers
+//          are the same direct pulls, with the same credentials for the origin
 //
 // Servers: Debian's docker-registry as the origin (tools/test-servers/docker-registry.sh start
 // bench), the kuik registry and the proxy from their bundles (dist/apps/*/main.js, built first
@@ -20,6 +24,7 @@
 //   --clients=N      concurrent clients for fanout (default 20)
 //   --big-mib=N      layer streamed for the RSS measure (default 2048; 0 skips it)
 //   --repeat=N       repetitions of cold/warm; medians are reported (default 3)
+//   --private=0      skips the private pulls (a second docker-registry, `bench-auth`, with htpasswd)
 //   --origin-mibps=N the origin is reached through a relay that delivers at most N MiB/s in
 //                    total (one shared link, as a node's link to a remote registry), for the
 //                    direct pulls and the proxy alike (default 0: loopback speed, no relay)
@@ -47,6 +52,7 @@ const CLIENTS = flag('clients', 20);
 const BIG_MIB = flag('big-mib', 2048);
 const REPEAT = flag('repeat', 3);
 const ORIGIN_MIBPS = flag('origin-mibps', 0);
+const PRIVATE = flag('private', 1) !== 0;
 const MiB = 1 << 20;
 const scratch = mkdtempSync(path.join(tmpdir(), 'kuik-bench-proxy-'));
 const children = [];
@@ -55,15 +61,21 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (s) => `${s.toFixed(2)} s`;
 const rate = (bytes, s) => `${(bytes / MiB / s).toFixed(0)} MiB/s`;
 
-function startOrigin() {
-  execFileSync('bash', [path.join(root, 'tools/test-servers/docker-registry.sh'), 'start', 'bench'], { stdio: ['ignore', 'ignore', 'inherit'] });
+/** Starts docker-registry instance `name` (bench, bench-auth) with `flags`; its host, URL and, with --htpasswd, credentials. */
+function startOrigin(name = 'bench', flags = []) {
+  execFileSync('bash', [path.join(root, 'tools/test-servers/docker-registry.sh'), 'start', name, ...flags], { stdio: ['ignore', 'ignore', 'inherit'] });
   const env = Object.fromEntries(
-    readFileSync(path.join(process.env.KUIK_TEST_STATE_DIR ?? path.join(root, 'tmp/test-servers'), 'docker-registry-bench.env'), 'utf8')
+    readFileSync(path.join(process.env.KUIK_TEST_STATE_DIR ?? path.join(root, 'tmp/test-servers'), `docker-registry-${name}.env`), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
-  return { host: env.DOCKER_REGISTRY_BENCH_HOST, url: env.DOCKER_REGISTRY_BENCH_URL };
+  const P = `DOCKER_REGISTRY_${name.toUpperCase().replace(/-/g, '_')}`;
+  return { host: env[`${P}_HOST`], url: env[`${P}_URL`], username: env[`${P}_USERNAME`], password: env[`${P}_PASSWORD`] };
+}
+
+function stopOrigin(name) {
+  execFileSync('bash', [path.join(root, 'tools/test-servers/docker-registry.sh'), 'stop', name], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /**
@@ -127,9 +139,9 @@ const rssMiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pi
 const agent = new Agent({ connections: 64, bodyTimeout: 120_000, headersTimeout: 120_000 });
 const ACCEPT = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
 
-/** Pulls manifest then blobs (3 in flight), discarding bytes; returns bytes received. */
-async function pullImage(baseUrl, repo, ref) {
-  const m = await request(`${baseUrl}/v2/${repo}/manifests/${ref}`, { dispatcher: agent, headers: { accept: ACCEPT } });
+/** Pulls manifest then blobs (3 in flight), discarding bytes; returns bytes received. `headers`: e.g. Authorization. */
+async function pullImage(baseUrl, repo, ref, headers = {}) {
+  const m = await request(`${baseUrl}/v2/${repo}/manifests/${ref}`, { dispatcher: agent, headers: { accept: ACCEPT, ...headers } });
   if (m.statusCode !== 200) throw new Error(`manifest ${baseUrl}/v2/${repo}: ${m.statusCode} ${await m.body.text()}`);
   const manifest = await m.body.json();
   const blobs = [manifest.config, ...manifest.layers];
@@ -139,7 +151,7 @@ async function pullImage(baseUrl, repo, ref) {
     [0, 1, 2].map(async () => {
       while (next < blobs.length) {
         const d = blobs[next++];
-        const res = await request(`${baseUrl}/v2/${repo}/blobs/${d.digest}`, { dispatcher: agent });
+        const res = await request(`${baseUrl}/v2/${repo}/blobs/${d.digest}`, { dispatcher: agent, headers });
         if (res.statusCode !== 200) throw new Error(`blob ${d.digest}: ${res.statusCode}`);
         for await (const chunk of res.body) bytes += chunk.length;
         if (bytes === 0) throw new Error('empty blob');
@@ -225,7 +237,7 @@ try {
     results.warm.push((await cpuOf('warm', () => timed(() => pullImage(proxy.url, `${dashed}/${repo}`, 'v1')))).s);
   }
   const line = (label, ours, peer, peerLabel) =>
-    console.log(`${label.padEnd(7)} proxy ${fmt(ours).padStart(8)} (${rate(imageBytes, ours)})   ${peerLabel} ${fmt(peer).padStart(8)} (${rate(imageBytes, peer)})   ratio ${(ours / peer).toFixed(2)}`);
+    console.log(`${label.padEnd(12)} proxy ${fmt(ours).padStart(8)} (${rate(imageBytes, ours)})   ${peerLabel} ${fmt(peer).padStart(8)} (${rate(imageBytes, peer)})   ratio ${(ours / peer).toFixed(2)}`);
   console.log(`image: ${(imageBytes / MiB).toFixed(0)} MiB`);
   line('cold', median(results.cold), median(results.direct), 'origin direct  ');
   line('warm', median(results.warm), median(results.registry), 'registry direct');
@@ -255,6 +267,44 @@ try {
     `        fanout CPU: clients (this process) ${fanCpu.clients.toFixed(1)} CPU-s, proxy ${fanCpu.proxy.toFixed(1)} CPU-s; ` +
       `on ${cores} cores at least ${((fanCpu.clients + fanCpu.proxy) / cores).toFixed(2)} s, i.e. ratio ≥ ${((fanCpu.clients + fanCpu.proxy) / cores / solo.s).toFixed(2)} here`,
   );
+
+  if (PRIVATE) {
+    // The same image at an origin behind basic auth; the client presents the origin's credentials.
+    const authOrigin = startOrigin('bench-auth', ['--htpasswd']);
+    const auth = { authorization: `Basic ${Buffer.from(`${authOrigin.username}:${authOrigin.password}`).toString('base64')}` };
+    const { StaticCredentials } = await import('../../libs/oci/src/client/index.js');
+    const authClient = new RegistryClient({ host: authOrigin.host, scheme: 'http', credentials: new StaticCredentials({ [authOrigin.host]: { username: authOrigin.username, password: authOrigin.password } }) });
+    const authProxy = await startApp('proxy', {
+      PROXY_LISTEN: '127.0.0.1:0',
+      PROXY_METRICSLISTEN: '127.0.0.1:0',
+      PROXY_REGISTRY_URL: registry.url,
+      PROXY_INSECUREREGISTRIES: authOrigin.host,
+      PROXY_DATADIR: path.join(scratch, 'proxy-private'),
+      PROXY_LOG_ACCESSLOG: 'false',
+    });
+    const privBase = `${base}-private`;
+    await pushImage(authClient, privBase, image, 'v1');
+    const authDashed = authOrigin.host.replace(':', '-');
+    const priv = { cold: [], direct: [], warm: [], registry: [] };
+    for (let r = 0; r < REPEAT; r++) {
+      const repo = `${privBase}-${r}`;
+      for (const b of [image.config, ...image.layers]) await authClient.mountBlob(repo, b.digest, privBase);
+      await authClient.putManifest(repo, 'v1', image.manifest.content, image.manifest.mediaType);
+      priv.direct.push((await timed(() => pullImage(authOrigin.url, repo, 'v1', auth))).s);
+      priv.cold.push((await timed(() => pullImage(authProxy.url, `${authDashed}/${repo}`, 'v1', auth))).s);
+      const cached = `kuik-private/${authDashed}/${repo}`;
+      await waitCached(cache, cached, 'v1');
+      priv.registry.push((await timed(() => pullImage(registry.url, cached, 'v1'))).s);
+      priv.warm.push((await timed(() => pullImage(authProxy.url, `${authDashed}/${repo}`, 'v1', auth))).s);
+    }
+    const anonymous = await request(`${authProxy.url}/v2/${authDashed}/${privBase}-0/manifests/v1`, { dispatcher: agent, headers: { accept: ACCEPT } });
+    await anonymous.body.dump();
+    line('private cold', median(priv.cold), median(priv.direct), 'origin direct  ');
+    line('private warm', median(priv.warm), median(priv.registry), 'registry direct');
+    console.log(`        the cached private image, asked for without credentials: HTTP ${anonymous.statusCode}`);
+    await authClient.close();
+    stopOrigin('bench-auth');
+  }
 
   if (BIG_MIB > 0) {
     const bigRepo = `${base}-big`;
