@@ -8,10 +8,11 @@
 // garbage collection), the finalizer gives up when the registry is gone,
 // pull secrets are mirrored for the proxy and proxy readiness is mirrored onto nodes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { requireServer } from '@kuik/testing';
+import { repoRoot, requireServer } from '@kuik/testing';
 import { createLogger } from '@kuik/observability';
 import { Controller } from '../src/controller.js';
 import { CACHED_IMAGES_PATH, LABEL_PROXY_READY, REPOSITORIES_PATH, type CachedImage, type Repository } from '../src/crds/types.js';
@@ -38,6 +39,10 @@ import {
 import { headManifest, pushMultiArch, pushSingle, type PushedImage } from './images.js';
 
 const origin = () => requireServer('docker-registry-origin');
+/** An origin behind basic auth, for images only a pod's own pull secret can fetch. */
+const PRIVATE_ORIGIN = 'controller-e2e-private';
+const privateOriginScript = path.join(repoRoot(), 'tools/test-servers/docker-registry.sh');
+let privateOrigin: { url: string; host: string; auth: { Authorization: string }; username: string; password: string };
 const EXPIRY_MS = 4000;
 
 let cache: CacheRegistry;
@@ -75,6 +80,12 @@ beforeAll(async () => {
   images['v3'] = await pushSingle(originUrl, repo, 'v3');
   images['pinned'] = await pushSingle(originUrl, repo);
 
+  execFileSync('bash', [privateOriginScript, 'start', PRIVATE_ORIGIN, '--htpasswd'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  const penv = requireServer(`docker-registry-${PRIVATE_ORIGIN}`);
+  const P = 'DOCKER_REGISTRY_CONTROLLER_E2E_PRIVATE';
+  const [username, password] = [penv[`${P}_USERNAME`]!, penv[`${P}_PASSWORD`]!];
+  privateOrigin = { url: penv[`${P}_URL`]!, host: penv[`${P}_HOST`]!, username, password, auth: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } };
+
   const dir = mkdtempSync(path.join(tmpdir(), 'kuik-e2e-tls-'));
   const ca = createCa('kuik-e2e-ca', 86_400_000);
   const serving = createServingCert(ca, ['127.0.0.1'], 86_400_000);
@@ -93,9 +104,9 @@ beforeAll(async () => {
       tls: { mode: 'files', certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') },
       // The API server is shared with other tests whose pods name docker.io images: this
       // controller takes over (and counts as users) only this run's images at the local origin.
-      acceptedImages: [`^${`${originHost}/${repo}`.replace(/[.]/g, '\\.')}[:@]`],
+      acceptedImages: [`^${`${originHost}/${repo}`.replace(/[.]/g, '\\.')}[:@]`, `^${`${privateOrigin.host}/${repo}`.replace(/[.]/g, '\\.')}[:@]`],
     },
-    registry: { url: cache.url, insecureRegistries: [originHost] },
+    registry: { url: cache.url, insecureRegistries: [originHost, privateOrigin.host] },
     cacheFill: { gracePeriod: '1s' },
     finalizerTimeout: '3s',
     leaderElection: { leaseDuration: '2s', renewDeadline: '1500ms', retryPeriod: '300ms' },
@@ -130,6 +141,7 @@ afterAll(async () => {
   }
   await deleteNamespace(ns);
   await deleteNamespace(controllerNs);
+  execFileSync('bash', [privateOriginScript, 'stop', PRIVATE_ORIGIN], { stdio: 'ignore', timeout: 60_000 });
 }, 60_000);
 
 describe('kuik controller end to end', () => {
@@ -321,6 +333,31 @@ describe('kuik controller end to end', () => {
     expect(handMade.type).toBe('Opaque');
     expect(handMade.data).toEqual({ x: 'eA==' });
     await forceDelete(`/api/v1/namespaces/${ns}/pods/with-pull-secret`);
+  });
+
+  it("an image the origin refuses to the controller is copied with a pod's own pull secret, into the private area only", async () => {
+    const pushed = await pushSingle(privateOrigin.url, repo, 'private', privateOrigin.auth);
+    const dockerconfig = Buffer.from(JSON.stringify({ auths: { [privateOrigin.host]: { username: privateOrigin.username, password: privateOrigin.password } } })).toString('base64');
+    await kube().create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'private-creds' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerconfig } });
+    // No proxy here: after the cache-fill grace period (1 s in this run) the controller copies it itself.
+    await kube().create<Pod>(
+      `/api/v1/namespaces/${ns}/pods`,
+      pod('private-image', [{ name: 'app', image: `${privateOrigin.host}/${repo}:private`, imagePullPolicy: 'IfNotPresent' }], {
+        spec: { imagePullSecrets: [{ name: 'no-such-secret' }, { name: 'private-creds' }] },
+      }),
+    );
+    const name = `127.0.0.1-${privateOrigin.host.split(':')[1]}-${repo.replace('/', '-')}-private`;
+    const ready = await waitFor('the private CachedImage Ready', 30_000, async () => {
+      const c = await getCi(name);
+      return c?.status?.phase === 'Ready' ? c : undefined;
+    });
+    expect(ready.status?.digest).toBe(pushed.digest);
+    const shared = `127.0.0.1-${privateOrigin.host.split(':')[1]}/${repo}`;
+    expect(await headManifest(cache.url, `kuik-private/${shared}`, 'private')).toBe(pushed.digest);
+    expect(await headManifest(cache.url, shared, 'private')).toBeUndefined();
+    expect(logs.some((l) => l.includes('copying with a pod pull secret into the private area') && l.includes(`${ns}/private-creds`))).toBe(true);
+    await forceDelete(`/api/v1/namespaces/${ns}/pods/private-image`);
+    await forceDelete(`${CACHED_IMAGES_PATH}/${name}`);
   });
 
   it('Repository.updateInterval re-checks matching mutable tags and copies the new content', async () => {

@@ -5,18 +5,23 @@
 //   2. an image only pods use (no workload template) that is still missing gets a grace period,
 //      because the proxy is probably filling the cache right now;
 //   3. otherwise HEAD the origin and copy the image (every platform, digests unchanged) with the
-//      credentials of its Repository;
+//      credentials of its Repository (or the controller's cloud identity); when the origin refuses
+//      those, with the first pull secret of a pod using the image that it accepts, into the cache's
+//      private area (served by the proxy only to clients whose credentials the origin accepts);
 //   4. mutable tags are re-checked upstream every Repository.spec.updateInterval when the image
 //      matches its updateFilters, and copied again when the digest changed.
 // Deletion: the finalizer removes the manifest from the registry, but never holds the object
 // longer than finalizerTimeout when the registry cannot be reached.
 import { parseDuration } from '@kuik/config';
+import { clientErrorToOci } from '@kuik/oci/client';
 import { CACHED_IMAGES_PATH, FINALIZER_CACHED_IMAGE, type CachedImage, type CachedImageStatus } from '../crds/types.js';
 import { repositoryObjectName } from '../images/naming.js';
 import { cacheRepository, parseImage, type ParsedImage } from '../images/reference.js';
 import { isConflict, isNotFound, KubeApiError } from '../kube/client.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
-import type { ManifestInfo } from '../registry/port.js';
+import type { Secret } from '../kube/types.js';
+import { authsFromSecret, credentialsFor, type RegistryCredentials } from '../registry/credentials.js';
+import type { CacheArea, ManifestInfo } from '../registry/port.js';
 import { isoTime, type ReconcileContext } from './context.js';
 import { patchStatus } from './usage.js';
 
@@ -83,13 +88,25 @@ export async function reconcileCache(ctx: ReconcileContext, name: string, signal
     }
   }
 
-  const credentials = await ctx.credentials.forImage(image, signal);
+  let credentials = await ctx.credentials.forImage(image, signal);
   let upstream: ManifestInfo | null = null;
   let upstreamError: unknown;
   try {
     upstream = await ctx.registries.headUpstream(image, credentials, signal);
   } catch (err) {
     upstreamError = err;
+  }
+  // Refused with the controller's credentials and not cached yet: a pod's own pull secret may be
+  // accepted; what is copied with it goes to the private area, as the proxy would cache it.
+  let area: CacheArea = 'shared';
+  if (!upstream && !cached && isRefusal(upstreamError) && ctx.config.webhook.podPullSecrets) {
+    const viaPod = await podSecretCredentials(ctx, name, image, signal);
+    if (viaPod) {
+      ({ credentials, upstream } = viaPod);
+      area = 'private';
+      upstreamError = undefined;
+      ctx.logger.info('copying with a pod pull secret into the private area', { cachedImage: name, secret: viaPod.secret });
+    }
   }
   const sync: Partial<CachedImageStatus> = { lastSync: isoTime(now), availableUpstream: !!upstream };
   if (upstream) Object.assign(sync, { lastSeenUpstream: isoTime(now), upstreamDigest: upstream.digest });
@@ -113,10 +130,10 @@ export async function reconcileCache(ctx: ReconcileContext, name: string, signal
   const registryHost = image.domain;
   await patchStatus(ctx, name, { phase: 'Pulling' }, signal);
   try {
-    const copied = await ctx.registries.copyToCache(image, credentials, AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(ctx.config.cacheFill.timeoutMs))]));
+    const copied = await ctx.registries.copyToCache(image, credentials, AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(ctx.config.cacheFill.timeoutMs))]), area);
     ctx.metrics.imageCachingRequest.labels('true', registryHost).inc();
     ctx.metrics.imagePutInCache.inc();
-    ctx.logger.info('image cached', { cachedImage: name, sourceImage: ci.spec.sourceImage, digest: copied.digest, repository: cacheRepository(image) });
+    ctx.logger.info('image cached', { cachedImage: name, sourceImage: ci.spec.sourceImage, digest: copied.digest, repository: cacheRepository(image), area });
     const done = isoTime(ctx.now());
     await patchStatus(
       ctx,
@@ -140,6 +157,48 @@ export async function reconcileCache(ctx: ReconcileContext, name: string, signal
     await patchStatus(ctx, name, { ...sync, phase: cached ? 'Ready' : 'ErrImagePull', isCached: !!cached, message: errorMessage(err) }, signal);
     throw err;
   }
+}
+
+/** Pull secrets of one CachedImage's pods tried at most, per reconcile. */
+const MAX_POD_SECRETS = 8;
+
+/** An origin answer that other credentials might change (refused, or a repository it hides). */
+function isRefusal(err: unknown): boolean {
+  if (err === undefined) return false;
+  const code = clientErrorToOci(err, 'origin').code;
+  return code === 'DENIED' || code === 'UNAUTHORIZED' || code === 'NAME_UNKNOWN';
+}
+
+/**
+ * Credentials from the pull secrets of the pods using this image (read by name, in each pod's
+ * namespace) that the origin accepts for it, with what the origin answered; undefined when none.
+ */
+async function podSecretCredentials(
+  ctx: ReconcileContext,
+  name: string,
+  image: ParsedImage,
+  signal: AbortSignal,
+): Promise<{ credentials: RegistryCredentials; upstream: ManifestInfo; secret: string } | undefined> {
+  const tried = new Set<string>();
+  for (const podKey of ctx.index.get(name)?.pods ?? []) {
+    const namespace = podKey.slice(0, podKey.indexOf('/'));
+    for (const secretName of ctx.pods.get(podKey)?.pullSecrets ?? []) {
+      const key = `${namespace}/${secretName}`;
+      if (tried.has(key)) continue;
+      if (tried.size >= MAX_POD_SECRETS) return undefined;
+      tried.add(key);
+      const secret = await ctx.client.getOrNull<Secret>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`, { signal });
+      const credentials = secret && credentialsFor(authsFromSecret(secret), image.domain);
+      if (!credentials) continue;
+      try {
+        const upstream = await ctx.registries.headUpstream(image, credentials, signal);
+        if (upstream) return { credentials, upstream, secret: key };
+      } catch (err) {
+        if (!isRefusal(err)) throw err;
+      }
+    }
+  }
+  return undefined;
 }
 
 async function addFinalizer(ctx: ReconcileContext, ci: CachedImage, signal: AbortSignal): Promise<void> {

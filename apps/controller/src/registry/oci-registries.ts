@@ -97,12 +97,15 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
       return m && info(m);
     },
 
-    async copyToCache(image: ParsedImage, credentials, signal) {
+    async copyToCache(image: ParsedImage, credentials, signal, area = 'shared') {
       const reference = manifestReference(image);
+      const areas = cacheAreas(image);
+      const repository = area === 'private' ? areas[1] : areas[0];
+      if (!repository) throw new Error(`${cacheRepository(image)}: too long a name to cache in the private area`);
       const result = await copyImage(
         { client: origin(image.domain, credentials), repository: image.path, reference },
         // A digest-pinned image is stored by digest only; a tag keeps its name in the cache.
-        { client: cache, repository: cacheRepository(image), tags: image.digest ? [] : [reference] },
+        { client: cache, repository, tags: image.digest ? [] : [reference] },
         { allPlatforms: true, signal },
       );
       return { digest: result.digest, mediaType: result.mediaType };

@@ -9,13 +9,19 @@ export interface ManifestInfo {
   size?: number;
 }
 
+export type CacheArea = 'shared' | 'private';
+
 export interface ImageRegistries {
   /** HEAD of the image in the kuik registry; null when absent. */
   headCached(image: ParsedImage, signal: AbortSignal): Promise<ManifestInfo | null>;
   /** HEAD at the origin (with credentials when any); null when the origin says it does not exist. */
   headUpstream(image: ParsedImage, credentials: RegistryCredentials | undefined, signal: AbortSignal): Promise<ManifestInfo | null>;
-  /** Copies the image from its origin into the cache: every platform, digests unchanged. */
-  copyToCache(image: ParsedImage, credentials: RegistryCredentials | undefined, signal: AbortSignal): Promise<ManifestInfo>;
+  /**
+   * Copies the image from its origin into the cache: every platform, digests unchanged. `area`
+   * 'private': into the area the proxy serves only to clients whose credentials the origin accepts
+   * (for an image copied with a pod's own pull secret); default 'shared'.
+   */
+  copyToCache(image: ParsedImage, credentials: RegistryCredentials | undefined, signal: AbortSignal, area?: CacheArea): Promise<ManifestInfo>;
   /**
    * Removes the image from the cache: by tag when `onlyTag` (other tags share the manifest),
    * else by digest. 'absent' when already gone; 'unsupported' when the registry refuses.
