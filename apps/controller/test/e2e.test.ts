@@ -339,15 +339,27 @@ describe('kuik controller end to end', () => {
     const pushed = await pushSingle(privateOrigin.url, repo, 'private', privateOrigin.auth);
     const dockerconfig = Buffer.from(JSON.stringify({ auths: { [privateOrigin.host]: { username: privateOrigin.username, password: privateOrigin.password } } })).toString('base64');
     await kube().create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'private-creds' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerconfig } });
+    const wrong = Buffer.from(JSON.stringify({ auths: { [privateOrigin.host]: { username: privateOrigin.username, password: 'not-the-password' } } })).toString('base64');
+    await kube().create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong-creds' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': wrong } });
+    const name = `127.0.0.1-${privateOrigin.host.split(':')[1]}-${repo.replace('/', '-')}-private`;
     // No proxy here: after the cache-fill grace period (1 s in this run) the controller copies it itself.
+    // First only a secret the origin refuses: the status says who was refused.
+    await kube().create<Pod>(
+      `/api/v1/namespaces/${ns}/pods`,
+      pod('private-image-wrong', [{ name: 'app', image: `${privateOrigin.host}/${repo}:private`, imagePullPolicy: 'IfNotPresent' }], { spec: { imagePullSecrets: [{ name: 'wrong-creds' }] } }),
+    );
+    const refused = await waitFor('the private CachedImage refused', 30_000, async () => {
+      const c = await getCi(name);
+      return c?.status?.phase === 'ErrImagePull' ? c : undefined;
+    });
+    expect(refused.status?.message).toMatch(/^origin refused the controller's credentials and the 1 pull secret\(s\) of its pods: /);
     await kube().create<Pod>(
       `/api/v1/namespaces/${ns}/pods`,
       pod('private-image', [{ name: 'app', image: `${privateOrigin.host}/${repo}:private`, imagePullPolicy: 'IfNotPresent' }], {
         spec: { imagePullSecrets: [{ name: 'no-such-secret' }, { name: 'private-creds' }] },
       }),
     );
-    const name = `127.0.0.1-${privateOrigin.host.split(':')[1]}-${repo.replace('/', '-')}-private`;
-    const ready = await waitFor('the private CachedImage Ready', 30_000, async () => {
+    const ready = await waitFor('the private CachedImage Ready', 60_000, async () => {
       const c = await getCi(name);
       return c?.status?.phase === 'Ready' ? c : undefined;
     });
@@ -357,6 +369,7 @@ describe('kuik controller end to end', () => {
     expect(await headManifest(cache.url, shared, 'private')).toBeUndefined();
     expect(logs.some((l) => l.includes('copying with a pod pull secret into the private area') && l.includes(`${ns}/private-creds`))).toBe(true);
     await forceDelete(`/api/v1/namespaces/${ns}/pods/private-image`);
+    await forceDelete(`/api/v1/namespaces/${ns}/pods/private-image-wrong`);
     await forceDelete(`${CACHED_IMAGES_PATH}/${name}`);
   });
 

@@ -99,13 +99,15 @@ export async function reconcileCache(ctx: ReconcileContext, name: string, signal
   // Refused with the controller's credentials and not cached yet: a pod's own pull secret may be
   // accepted; what is copied with it goes to the private area, as the proxy would cache it.
   let area: CacheArea = 'shared';
+  let podSecretsTried = 0;
   if (!upstream && !cached && isRefusal(upstreamError) && ctx.config.webhook.podPullSecrets) {
     const viaPod = await podSecretCredentials(ctx, name, image, signal);
-    if (viaPod) {
-      ({ credentials, upstream } = viaPod);
+    podSecretsTried = viaPod.tried;
+    if (viaPod.found) {
+      ({ credentials, upstream } = viaPod.found);
       area = 'private';
       upstreamError = undefined;
-      ctx.logger.info('copying with a pod pull secret into the private area', { cachedImage: name, secret: viaPod.secret });
+      ctx.logger.info('copying with a pod pull secret into the private area', { cachedImage: name, secret: viaPod.found.secret });
     }
   }
   const sync: Partial<CachedImageStatus> = { lastSync: isoTime(now), availableUpstream: !!upstream };
@@ -122,7 +124,11 @@ export async function reconcileCache(ctx: ReconcileContext, name: string, signal
     return nextCheck;
   }
   if (!upstream) {
-    const message = upstreamError ? `origin unreachable: ${errorMessage(upstreamError)}` : 'image not found at its origin';
+    const message = !upstreamError
+      ? 'image not found at its origin'
+      : isRefusal(upstreamError)
+        ? `origin refused the controller's credentials${podSecretsTried > 0 ? ` and the ${podSecretsTried} pull secret(s) of its pods` : ''}: ${errorMessage(upstreamError)}`
+        : `origin unreachable: ${errorMessage(upstreamError)}`;
     await patchStatus(ctx, name, { ...sync, phase: 'ErrImagePull', isCached: false, message }, signal);
     throw new Error(`${ci.spec.sourceImage}: ${message}`);
   }
@@ -171,34 +177,35 @@ function isRefusal(err: unknown): boolean {
 
 /**
  * Credentials from the pull secrets of the pods using this image (read by name, in each pod's
- * namespace) that the origin accepts for it, with what the origin answered; undefined when none.
+ * namespace) that the origin accepts for it, with what the origin answered (none found: no
+ * `found`); `tried`: how many secrets were read.
  */
 async function podSecretCredentials(
   ctx: ReconcileContext,
   name: string,
   image: ParsedImage,
   signal: AbortSignal,
-): Promise<{ credentials: RegistryCredentials; upstream: ManifestInfo; secret: string } | undefined> {
+): Promise<{ found?: { credentials: RegistryCredentials; upstream: ManifestInfo; secret: string }; tried: number }> {
   const tried = new Set<string>();
   for (const podKey of ctx.index.get(name)?.pods ?? []) {
     const namespace = podKey.slice(0, podKey.indexOf('/'));
     for (const secretName of ctx.pods.get(podKey)?.pullSecrets ?? []) {
       const key = `${namespace}/${secretName}`;
       if (tried.has(key)) continue;
-      if (tried.size >= MAX_POD_SECRETS) return undefined;
+      if (tried.size >= MAX_POD_SECRETS) return { tried: tried.size };
       tried.add(key);
       const secret = await ctx.client.getOrNull<Secret>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`, { signal });
       const credentials = secret && credentialsFor(authsFromSecret(secret), image.domain);
       if (!credentials) continue;
       try {
         const upstream = await ctx.registries.headUpstream(image, credentials, signal);
-        if (upstream) return { credentials, upstream, secret: key };
+        if (upstream) return { found: { credentials, upstream, secret: key }, tried: tried.size };
       } catch (err) {
         if (!isRefusal(err)) throw err;
       }
     }
   }
-  return undefined;
+  return { tried: tried.size };
 }
 
 async function addFinalizer(ctx: ReconcileContext, ci: CachedImage, signal: AbortSignal): Promise<void> {
