@@ -22,7 +22,7 @@
 // The shared area can never hold a private path: its first segment is a host (it has a "." or a
 // ":", or is "localhost"), and "kuik-private" is neither.
 import { createHash } from 'node:crypto';
-import { isOciError, isValidRepositoryName, OciError, PRIVATE_CACHE_PREFIX, type Digest } from '@kuik/oci';
+import { isOciError, OciError, PRIVATE_CACHE_PREFIX, privateCacheRepository, type Digest } from '@kuik/oci';
 import { clientErrorToOci } from '@kuik/oci/client';
 import type { Target } from './routing.js';
 
@@ -54,9 +54,9 @@ export function parseBasicAuth(header: string | undefined): ClientCredentials | 
 
 /** The private route of a target, for these client credentials. */
 export function privateTarget(target: Target, client: ClientCredentials): Target {
-  const cacheRepository = PRIVATE_CACHE_PREFIX + target.cacheRepository;
-  if (!isValidRepositoryName(cacheRepository)) {
-    throw new OciError('NAME_INVALID', 'origin and repository together are too long to cache privately', { name: cacheRepository.slice(0, 300) });
+  const cacheRepository = privateCacheRepository(target.cacheRepository);
+  if (!cacheRepository) {
+    throw new OciError('NAME_INVALID', 'origin and repository together are too long to cache privately', { name: (PRIVATE_CACHE_PREFIX + target.cacheRepository).slice(0, 300) });
   }
   return { ...target, cacheRepository, client };
 }
@@ -64,11 +64,6 @@ export function privateTarget(target: Target, client: ClientCredentials): Target
 /** 401 with the proxy's Basic challenge, keeping what the origin said. */
 export function challenge(err: OciError): OciError {
   return new OciError('UNAUTHORIZED', err.message, err.detail, { headers: { 'WWW-Authenticate': CHALLENGE }, cause: err });
-}
-
-/** An origin answer that more credentials might change: refused, or a repository it hides. */
-export function isRefusal(err: unknown): err is OciError {
-  return isOciError(err) && (err.code === 'DENIED' || err.code === 'UNAUTHORIZED' || err.code === 'NAME_UNKNOWN');
 }
 
 export type Probe = { kind: 'manifest'; reference: string } | { kind: 'blob'; digest: Digest };

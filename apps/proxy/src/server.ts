@@ -3,9 +3,9 @@
 // long; stalls are caught by the idle timeouts underneath). Every request is counted in
 // kube_image_keeper_proxy_http_requests_total and logged as one JSON line.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isOciError, isValidRepositoryName, OciError, PRIVATE_CACHE_PREFIX } from '@kuik/oci';
+import { isOciError, isRefusal, OciError, privateCacheRepository } from '@kuik/oci';
 import { serveBlob } from './blobs.js';
-import { challenge, CHALLENGE, isRefusal, parseBasicAuth, privateTarget, type ClientCredentials } from './client-auth.js';
+import { challenge, CHALLENGE, parseBasicAuth, privateTarget, type ClientCredentials } from './client-auth.js';
 import type { ProxyContext } from './context.js';
 import { API_VERSION_HEADERS, sendError, type Exchange, type RequestState } from './http.js';
 import { serveManifest } from './manifests.js';
@@ -99,8 +99,8 @@ async function serveRoute(ctx: ProxyContext, ex: Exchange, route: Exclude<Route,
 async function anonymousFailure(ctx: ProxyContext, route: Exclude<Route, { kind: 'base' }>, err: unknown): Promise<unknown> {
   if (isRefusal(err)) return challenge(err);
   if (!isOciError(err) || err.status < 500) return err;
-  const repository = PRIVATE_CACHE_PREFIX + route.target.cacheRepository;
-  if (!isValidRepositoryName(repository)) return err;
+  const repository = privateCacheRepository(route.target.cacheRepository);
+  if (!repository) return err;
   const held = await (route.kind === 'manifest' ? ctx.cache.hasManifest(repository, route.reference) : ctx.cache.statBlob(repository, route.digest).then((s) => s !== null)).catch(
     () => false,
   );

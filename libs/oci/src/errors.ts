@@ -56,6 +56,11 @@ export function isOciError(e: unknown, code?: OciErrorCode): e is OciError {
   return e instanceof OciError && (code === undefined || e.code === code);
 }
 
+/** An origin's answer that other credentials might change: refused, or a repository it hides. */
+export function isRefusal(e: unknown): e is OciError {
+  return isOciError(e) && (e.code === 'DENIED' || e.code === 'UNAUTHORIZED' || e.code === 'NAME_UNKNOWN');
+}
+
 export interface ErrorBody {
   errors: { code: OciErrorCode; message: string; detail?: unknown }[];
 }

@@ -27,6 +27,12 @@ export function isValidRepositoryName(name: string): boolean {
  */
 export const PRIVATE_CACHE_PREFIX = 'kuik-private/';
 
+/** The private area's repository for shared cache repository `shared`; undefined when that name would be too long. */
+export function privateCacheRepository(shared: string): string | undefined {
+  const name = PRIVATE_CACHE_PREFIX + shared;
+  return isValidRepositoryName(name) ? name : undefined;
+}
+
 export function isValidTag(tag: string): boolean {
   return typeof tag === 'string' && TAG_RE.test(tag);
 }

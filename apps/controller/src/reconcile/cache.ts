@@ -13,6 +13,7 @@
 // Deletion: the finalizer removes the manifest from the registry, but never holds the object
 // longer than finalizerTimeout when the registry cannot be reached.
 import { parseDuration } from '@kuik/config';
+import { isRefusal } from '@kuik/oci';
 import { clientErrorToOci } from '@kuik/oci/client';
 import { CACHED_IMAGES_PATH, FINALIZER_CACHED_IMAGE, type CachedImage, type CachedImageStatus } from '../crds/types.js';
 import { repositoryObjectName } from '../images/naming.js';
@@ -100,7 +101,7 @@ export async function reconcileCache(ctx: ReconcileContext, name: string, signal
   // accepted; what is copied with it goes to the private area, as the proxy would cache it.
   let area: CacheArea = 'shared';
   let podSecretsTried = 0;
-  if (!upstream && !cached && isRefusal(upstreamError) && ctx.config.webhook.podPullSecrets) {
+  if (!upstream && !cached && refused(upstreamError) && ctx.config.webhook.podPullSecrets) {
     const viaPod = await podSecretCredentials(ctx, name, image, signal);
     podSecretsTried = viaPod.tried;
     if (viaPod.found) {
@@ -126,7 +127,7 @@ export async function reconcileCache(ctx: ReconcileContext, name: string, signal
   if (!upstream) {
     const message = !upstreamError
       ? 'image not found at its origin'
-      : isRefusal(upstreamError)
+      : refused(upstreamError)
         ? `origin refused the controller's credentials${podSecretsTried > 0 ? ` and the ${podSecretsTried} pull secret(s) of its pods` : ''}: ${errorMessage(upstreamError)}`
         : `origin unreachable: ${errorMessage(upstreamError)}`;
     await patchStatus(ctx, name, { ...sync, phase: 'ErrImagePull', isCached: false, message }, signal);
@@ -168,11 +169,9 @@ export async function reconcileCache(ctx: ReconcileContext, name: string, signal
 /** Pull secrets of one CachedImage's pods tried at most, per reconcile. */
 const MAX_POD_SECRETS = 8;
 
-/** An origin answer that other credentials might change (refused, or a repository it hides). */
-function isRefusal(err: unknown): boolean {
-  if (err === undefined) return false;
-  const code = clientErrorToOci(err, 'origin').code;
-  return code === 'DENIED' || code === 'UNAUTHORIZED' || code === 'NAME_UNKNOWN';
+/** A failure of the origin that other credentials might change (@kuik/oci's isRefusal, on the client's error). */
+function refused(err: unknown): boolean {
+  return err !== undefined && isRefusal(clientErrorToOci(err, 'origin'));
 }
 
 /**
@@ -201,7 +200,7 @@ async function podSecretCredentials(
         const upstream = await ctx.registries.headUpstream(image, credentials, signal);
         if (upstream) return { found: { credentials, upstream, secret: key }, tried: tried.size };
       } catch (err) {
-        if (!isRefusal(err)) throw err;
+        if (!refused(err)) throw err;
       }
     }
   }

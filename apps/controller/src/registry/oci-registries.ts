@@ -17,7 +17,7 @@ import {
   type Credentials,
   type CredentialsResolver,
 } from '@kuik/oci/client';
-import { isIndexMediaType, isValidRepositoryName, parseManifest, PRIVATE_CACHE_PREFIX } from '@kuik/oci';
+import { isIndexMediaType, parseManifest, privateCacheRepository } from '@kuik/oci';
 import type { ControllerConfig } from '../config.js';
 import { cacheRepository, manifestReference, type ParsedImage } from '../images/reference.js';
 import type { RegistryCredentials } from './credentials.js';
@@ -156,9 +156,9 @@ export function createImageRegistries(config: ControllerConfig): ImageRegistries
   }
 }
 
-/** Where an image may be in the cache: the shared area, then the private one (PRIVATE_CACHE_PREFIX). */
+/** Where an image may be in the cache: the shared area, then the private one (when its name is not too long). */
 function cacheAreas(image: ParsedImage): string[] {
   const shared = cacheRepository(image);
-  const priv = PRIVATE_CACHE_PREFIX + shared;
-  return isValidRepositoryName(priv) ? [shared, priv] : [shared];
+  const priv = privateCacheRepository(shared);
+  return priv ? [shared, priv] : [shared];
 }
