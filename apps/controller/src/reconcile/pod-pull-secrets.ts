@@ -12,17 +12,15 @@
 // rewritten when the source changes (checked when a pod naming it changes and every 5 minutes
 // while one does) and never overwrites a Secret kuik did not create. Only user name / password
 // entries can be presented by a runtime (Basic); identity and registry tokens are left out.
-import { createHash } from 'node:crypto';
 import { POD_PULL_SECRET_PREFIX, podPullSecretName } from '../images/naming.js';
 import { hostSegment } from '../images/reference.js';
-import { isConflict, isNotFound } from '../kube/client.js';
+import { isNotFound } from '../kube/client.js';
 import type { Secret } from '../kube/types.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import { authsFromSecret, credentialsFor } from '../registry/credentials.js';
 import type { ReconcileContext } from './context.js';
+import { isManagedByKuik, writeManagedSecret } from './managed-secret.js';
 
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kuik-controller' };
-const CONTENT_ANNOTATION = 'kuik.enix.io/content-sha256';
 const SOURCE_ANNOTATION = 'kuik.enix.io/copy-of';
 const RECHECK_MS = 5 * 60_000;
 
@@ -42,43 +40,37 @@ export async function reconcilePodPullSecret(ctx: ReconcileContext, key: string,
   if (!stillUsed(key)) return;
   const [namespace, name] = key.split('/') as [string, string];
   if (name.startsWith(POD_PULL_SECRET_PREFIX)) return;
-  const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
-  const source = await ctx.client.getOrNull<Secret>(`${base}/${encodeURIComponent(name)}`, { signal });
+  const source = await ctx.client.getOrNull<Secret>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, { signal });
   // Absent: kubelet will not find it either; the copy (if any) goes with it through its owner reference.
-  if (!source || source.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by']) return { requeueAfterMs: RECHECK_MS };
+  if (!source || isManagedByKuik(source)) return { requeueAfterMs: RECHECK_MS };
   const auths = proxyAuths(source, ctx.config.webhook.proxyAddress);
-  const content = JSON.stringify({ auths });
-  const digest = createHash('sha256').update(content).digest('hex').slice(0, 32);
   const copyName = podPullSecretName(name);
-  const copyPath = `${base}/${encodeURIComponent(copyName)}`;
-  const existing = await ctx.client.getOrNull<Secret>(copyPath, { signal });
-  if (existing && existing.metadata?.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) {
-    ctx.logger.warn('a Secret kuik did not create has the name of a pull-secret copy; leaving it', { secret: `${namespace}/${copyName}`, source: name });
-    return { requeueAfterMs: RECHECK_MS };
-  }
-  if (existing?.metadata?.annotations?.[CONTENT_ANNOTATION] === digest) return { requeueAfterMs: RECHECK_MS };
-  const body: Secret = {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {
-      name: copyName,
-      namespace,
-      labels: { ...MANAGED_BY },
-      annotations: { [CONTENT_ANNOTATION]: digest, [SOURCE_ANNOTATION]: name },
-      ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name, uid: source.metadata?.uid ?? '' }],
-      ...(existing ? { resourceVersion: existing.metadata?.resourceVersion } : {}),
-    },
-    type: 'kubernetes.io/dockerconfigjson',
-    data: { '.dockerconfigjson': Buffer.from(content).toString('base64') },
-  };
+  let written;
   try {
-    if (existing) await ctx.client.replace(copyPath, body, { signal });
-    else await ctx.client.create(base, body, { signal });
+    written = await writeManagedSecret(
+      ctx.client,
+      {
+        namespace,
+        name: copyName,
+        type: 'kubernetes.io/dockerconfigjson',
+        key: '.dockerconfigjson',
+        content: JSON.stringify({ auths }),
+        annotations: { [SOURCE_ANNOTATION]: name },
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name, uid: source.metadata?.uid ?? '' }],
+      },
+      signal,
+      { keepForeign: true },
+    );
   } catch (err) {
-    // Changed or created meanwhile, or the namespace is going away: look again shortly.
-    if (isConflict(err) || isNotFound(err)) return { requeueAfterMs: 1000 };
+    // The namespace is going away: look again shortly.
+    if (isNotFound(err)) return { requeueAfterMs: 1000 };
     throw err;
   }
-  ctx.logger.info(existing ? 'pull-secret copy updated' : 'pull-secret copy created', { secret: `${namespace}/${copyName}`, source: name, registries: Object.keys(auths).length });
+  // Changed or created meanwhile: look again shortly.
+  if (written === 'conflict') return { requeueAfterMs: 1000 };
+  if (written === 'foreign') ctx.logger.warn('a Secret kuik did not create has the name of a pull-secret copy; leaving it', { secret: `${namespace}/${copyName}`, source: name });
+  if (written === 'created' || written === 'updated') {
+    ctx.logger.info(`pull-secret copy ${written}`, { secret: `${namespace}/${copyName}`, source: name, registries: Object.keys(auths).length });
+  }
   return { requeueAfterMs: RECHECK_MS };
 }

@@ -8,13 +8,11 @@
 //
 // Only the entry for each repository's own registry host is copied. Re-read every 5 minutes
 // (pull secrets are not watched: that would need list/watch on every Secret).
-import { createHash } from 'node:crypto';
 import { parseImage } from '../images/reference.js';
-import { isConflict } from '../kube/client.js';
-import type { Secret } from '../kube/types.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import { normalizeRegistryHost, type AuthsByHost } from '../registry/credentials.js';
 import type { ReconcileContext } from './context.js';
+import { writeManagedSecret } from './managed-secret.js';
 
 export const MIRROR_KEY = 'repositories.json';
 const RECHECK_MS = 5 * 60_000;
@@ -32,33 +30,11 @@ export async function reconcilePullSecretMirror(ctx: ReconcileContext, signal: A
     const { auths } = await ctx.credentials.secretsOf(repo, signal);
     if (auths[host]) repositories[repo.spec.name] = { auths: { [host]: auths[host] } };
   }
-  const content = JSON.stringify({ repositories });
-  const digest = createHash('sha256').update(content).digest('hex').slice(0, 16);
   const ns = ctx.config.namespace;
   const name = ctx.config.pullSecrets.mirrorSecretName;
-  const path = `/api/v1/namespaces/${ns}/secrets/${name}`;
-  const existing = await ctx.client.getOrNull<Secret>(path, { signal });
-  if (existing?.metadata?.annotations?.['kuik.enix.io/content-sha256'] === digest) return { requeueAfterMs: RECHECK_MS };
-  const body: Secret = {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {
-      name,
-      namespace: ns,
-      labels: { 'app.kubernetes.io/managed-by': 'kuik-controller' },
-      annotations: { 'kuik.enix.io/content-sha256': digest },
-      ...(existing ? { resourceVersion: existing.metadata?.resourceVersion } : {}),
-    },
-    type: 'Opaque',
-    data: { [MIRROR_KEY]: Buffer.from(content).toString('base64') },
-  };
-  try {
-    if (existing) await ctx.client.replace(path, body, { signal });
-    else await ctx.client.create(`/api/v1/namespaces/${ns}/secrets`, body, { signal });
-    ctx.logger.info('pull-secret mirror updated', { secret: `${ns}/${name}`, repositories: Object.keys(repositories).length });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-    return { requeueAfterMs: 1000 };
-  }
+  const content = JSON.stringify({ repositories });
+  const written = await writeManagedSecret(ctx.client, { namespace: ns, name, type: 'Opaque', key: MIRROR_KEY, content }, signal);
+  if (written === 'conflict') return { requeueAfterMs: 1000 };
+  if (written !== 'unchanged') ctx.logger.info('pull-secret mirror updated', { secret: `${ns}/${name}`, repositories: Object.keys(repositories).length });
   return { requeueAfterMs: RECHECK_MS };
 }
