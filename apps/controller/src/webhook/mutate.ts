@@ -120,16 +120,17 @@ export function mutatePod(req: AdmissionRequest, policy: RewritePolicy): Mutatio
  * each; the originals still serve images that were not rewritten).
  */
 function podPullSecretsPatch(secrets: { name?: string }[] | undefined): JsonPatchOp[] {
-  const present = new Set((secrets ?? []).map((s) => s.name));
-  const added: string[] = [];
+  const names = new Set((secrets ?? []).map((s) => s.name));
+  const patch: JsonPatchOp[] = [];
   for (const s of secrets ?? []) {
     // A copy is not copied again (a pod spec taken from a pod kuik already admitted).
     if (!s.name || s.name.startsWith(POD_PULL_SECRET_PREFIX)) continue;
     const copy = podPullSecretName(s.name);
-    if (present.has(copy) || added.includes(copy)) continue;
-    added.push(copy);
+    if (names.has(copy)) continue;
+    names.add(copy);
+    patch.push({ op: 'add', path: '/spec/imagePullSecrets/-', value: { name: copy } });
   }
-  return added.map((name) => ({ op: 'add', path: '/spec/imagePullSecrets/-', value: { name } }));
+  return patch;
 }
 
 /** The AdmissionReview answer for a request: always allowed (failurePolicy Ignore semantics), patched when needed. */
